@@ -15,6 +15,7 @@ cd "$scratch"
 "$BUILDER" --config builder-config.yaml --skip-compilation >"$scratch.ocb.log" 2>&1 ||
   { cat "$scratch.ocb.log"; exit 1; }
 rm -f "$scratch.ocb.log"
+gofmt -w cmd/otelcol-databricks/*.go # as `make generate` does
 while IFS= read -r meta; do
   (cd "$(dirname "$meta")" && "$MDATAGEN" metadata.yaml)
 done < <(find receiver processor exporter -name metadata.yaml -not -path '*/testdata/*' 2>/dev/null)
