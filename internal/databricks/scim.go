@@ -2,12 +2,14 @@ package databricks
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/databricks/databricks-sdk-go/service/iam"
 )
 
 const (
+	pathSCIMMe                = "/api/2.0/preview/scim/v2/Me"
 	pathSCIMUsers             = "/api/2.0/preview/scim/v2/Users"
 	pathSCIMGroups            = "/api/2.0/preview/scim/v2/Groups"
 	pathSCIMServicePrincipals = "/api/2.0/preview/scim/v2/ServicePrincipals"
@@ -90,4 +92,25 @@ func (c *Client) ListServicePrincipals(ctx context.Context) ([]iam.ServicePrinci
 			err := c.call(ctx, retryIdempotent, http.MethodGet, pathSCIMServicePrincipals, query, nil, &resp)
 			return scimPage[iam.ServicePrincipal]{resources: resp.Resources, totalResults: resp.TotalResults}, err
 		})
+}
+
+// WorkspaceID returns the numeric id of the workspace, which the service names in the
+// X-Databricks-Org-Id header of SCIM Me (as the SDK's CurrentWorkspaceID reads it). AWS and
+// GCP host names do not carry the id, so this is the one source that works on every cloud.
+func (c *Client) WorkspaceID(ctx context.Context) (string, error) {
+	var me struct {
+		OrgID string `json:"-" header:"X-Databricks-Org-Id"`
+	}
+	headers := map[string]string{"Accept": "application/json"}
+	if err := c.authenticate(); err != nil {
+		return "", &EndpointError{Method: http.MethodGet, Path: pathSCIMMe, Err: err}
+	}
+	query := map[string]any{"attributes": "id"}
+	if err := c.api.Do(withRetryMode(ctx, retryIdempotent), http.MethodGet, pathSCIMMe, headers, query, nil, &me); err != nil {
+		return "", &EndpointError{Method: http.MethodGet, Path: pathSCIMMe, Err: err}
+	}
+	if me.OrgID == "" {
+		return "", &EndpointError{Method: http.MethodGet, Path: pathSCIMMe, Err: errors.New("no X-Databricks-Org-Id header in the answer")}
+	}
+	return me.OrgID, nil
 }

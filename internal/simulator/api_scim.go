@@ -58,6 +58,16 @@ func groupChangeEvents(w *World) []*AuditEvent {
 
 func groupID(name string) string { return stableDigits(16, "group", name) }
 
+// scimMe answers for the caller. Like the real service it names the workspace in the
+// X-Databricks-Org-Id header: that header is how a client learns the numeric workspace id on
+// clouds whose host names do not carry it.
+func (s *Server) scimMe(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("X-Databricks-Org-Id", s.world.Scenario.Workspace.ID)
+	writeJSON(w, http.StatusOK, iam.User{Id: groupID("otelcol-databricks-caller"), UserName: "otelcol-databricks@simulator.invalid",
+		DisplayName: "otelcol-databricks", Active: true, ForceSendFields: []string{"Active"},
+		Schemas: []iam.UserSchema{iam.UserSchemaUrnIetfParamsScimSchemasCore20User}})
+}
+
 func (s *Server) scimUsers(w http.ResponseWriter, r *http.Request) {
 	groups := s.memberships(s.Now())
 	names := sortedKeys(groups)

@@ -49,6 +49,9 @@ func TestProjectClientAgainstSimulator(t *testing.T) {
 	users, err := c.ListUsers(ctx)
 	require.NoError(t, err)
 	assert.Len(t, users, len(world.Population.Users))
+	workspaceID, err := c.WorkspaceID(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, world.Scenario.Workspace.ID, workspaceID)
 
 	// The audit window comes back complete, decoded, in order, despite a 503 on the first try.
 	from, to := world.Start.Add(9*time.Hour), world.Start.Add(11*time.Hour)

@@ -139,6 +139,7 @@ func (s *Server) routes() {
 		{"GET /api/2.1/jobs/runs/list", false, s.listRuns},
 		{"GET /api/2.0/sql/warehouses", false, s.listWarehouses},
 		{"GET /api/2.0/sql/warehouses/{id}", false, s.getWarehouse},
+		{"GET /api/2.0/preview/scim/v2/Me", false, s.scimMe},
 		{"GET /api/2.0/preview/scim/v2/Users", false, s.scimUsers},
 		{"GET /api/2.0/preview/scim/v2/Groups", false, s.scimGroups},
 		{"GET /api/2.0/preview/scim/v2/ServicePrincipals", false, s.scimServicePrincipals},

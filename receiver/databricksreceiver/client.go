@@ -36,8 +36,15 @@ func (a clientAdapter) ListRuns(ctx context.Context, q runsQuery) ([]jobs.BaseRu
 
 func (a clientAdapter) Requests() int64 { return a.Stats().Requests }
 
-// WorkspaceID is not offered by the client; the scraper derives it from the host name.
-func (clientAdapter) WorkspaceID(context.Context) string { return "" }
+// WorkspaceID asks the workspace for its id (SCIM Me); "" when it cannot tell, in which case
+// the scraper falls back to the host name and asks again next cycle.
+func (a clientAdapter) WorkspaceID(ctx context.Context) string {
+	id, err := a.Client.WorkspaceID(ctx)
+	if err != nil {
+		return ""
+	}
+	return id
+}
 
 func (a clientAdapter) QueryNodeTimeline(ctx context.Context, q tableQuery, fn func([]nodeTimelineRow, []rowError) error) error {
 	return a.Client.QueryNodeTimeline(ctx, databricks.TimelineQuery(q), func(rows []databricks.NodeTimelineRow, bad []databricks.RowError) error {

@@ -64,6 +64,12 @@ func TestAgainstSimulator(t *testing.T) {
 	}
 	assert.Empty(t, s.failures.active, "no source failed")
 	assert.Empty(t, allLogs(sink), "first scrape is a baseline")
+	// The workspace id comes from the workspace itself (SCIM Me), as the simulator's host name
+	// carries none.
+	require.Positive(t, md.ResourceMetrics().Len())
+	wsID, ok := md.ResourceMetrics().At(0).Resource().Attributes().Get("databricks.workspace.id")
+	require.True(t, ok, "databricks.workspace.id resource attribute")
+	assert.Equal(t, world.Scenario.Workspace.ID, wsID.Str())
 
 	// Six simulated hours later: clusters have changed state and runs have finished.
 	clk.set(clk.Now().Add(6 * time.Hour))
