@@ -1,0 +1,266 @@
+// Copyright The otelcol-databricks Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package accessanomalyprocessor
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/otelcol-databricks/otelcol-databricks/processor/accessanomalyprocessor/internal/metadata"
+)
+
+// workload generates a steady mix of audit records for n identities: each
+// has a home network, one or two clients and a personal set of tables; the
+// action mix is dominated by Unity Catalog reads, as in real accounts.
+type workload struct {
+	rng   *rand.Rand
+	users []benchUser
+	t     time.Time
+	step  time.Duration
+	seq   int
+}
+
+type benchUser struct {
+	email string
+	ip    [2]string
+	ua    [2]string
+}
+
+var benchActions = []struct {
+	service, action string
+	weight          int
+	status          int64
+}{
+	{"unityCatalog", "getTable", 30, 200},
+	{"unityCatalog", "generateTemporaryTableCredential", 20, 200},
+	{"databrickssql", "commandSubmit", 10, 200},
+	{"unityCatalog", "listTables", 8, 200},
+	{"accounts", "oidcTokenAuthorization", 10, 200},
+	{"accounts", "samlLogin", 4, 200},
+	{"notebook", "runCommand", 6, 200},
+	{"clusters", "list", 4, 200},
+	{"jobs", "runNow", 2, 200},
+	{"secrets", "getSecret", 2, 200},
+	{"notebook", "downloadPreviewResults", 1, 200},
+	{"accounts", "login", 1, 401},
+	{"unityCatalog", "getTable", 1, 403},
+	{"clusters", "changeClusterAcl", 1, 200},
+}
+
+var benchActionTable []int
+
+func init() {
+	for i, a := range benchActions {
+		for j := 0; j < a.weight; j++ {
+			benchActionTable = append(benchActionTable, i)
+		}
+	}
+}
+
+func newWorkload(identities int, step time.Duration) *workload {
+	w := &workload{rng: rand.New(rand.NewPCG(1, 2)), t: base, step: step}
+	uas := []string{"Mozilla/5.0 (Macintosh) Chrome/120.0 Safari/537.36", "databricks-cli/0.212.1 go/1.21", "python-requests/2.31.0", "Mozilla/5.0 (Windows) Firefox/121.0"}
+	for i := 0; i < identities; i++ {
+		w.users = append(w.users, benchUser{
+			email: fmt.Sprintf("user%05d@corp.com", i),
+			ip:    [2]string{fmt.Sprintf("198.%d.%d.%d", 18+i%2, (i/250)%250, 1+i%250), fmt.Sprintf("203.0.%d.%d", i%250, 1+i%200)},
+			ua:    [2]string{uas[i%len(uas)], uas[(i+1)%len(uas)]},
+		})
+	}
+	return w
+}
+
+// batch builds n records in one ResourceLogs.
+func (w *workload) batch(n int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("databricks.workspace.id", "1234567890123456")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	lrs.EnsureCapacity(n)
+	for i := 0; i < n; i++ {
+		w.fill(lrs.AppendEmpty())
+	}
+	return ld
+}
+
+func (w *workload) fill(lr plog.LogRecord) {
+	u := &w.users[w.rng.IntN(len(w.users))]
+	act := benchActions[benchActionTable[w.rng.IntN(len(benchActionTable))]]
+	w.seq++
+	lr.SetEventName("databricks.audit")
+	lr.SetSeverityText("INFO")
+	at := lr.Attributes()
+	at.EnsureCapacity(14)
+	at.PutStr("event.name", "databricks.audit")
+	at.PutStr("databricks.service_name", act.service)
+	at.PutStr("databricks.action_name", act.action)
+	at.PutStr("databricks.event_id", fmt.Sprintf("e%09d", w.seq))
+	at.PutStr("databricks.request_id", fmt.Sprintf("r%09d", w.seq))
+	at.PutStr("databricks.audit_level", "WORKSPACE_LEVEL")
+	at.PutStr("user.email", u.email)
+	at.PutStr("databricks.identity.type", "user")
+	at.PutStr("source.address", u.ip[w.rng.IntN(8)/7])
+	at.PutStr("user_agent.original", u.ua[w.rng.IntN(10)/9])
+	at.PutInt("http.response.status_code", act.status)
+	at.PutStr("databricks.audit.source", "system_table")
+	if act.service == "unityCatalog" || act.action == "commandSubmit" {
+		at.PutStr("databricks.object.name", fmt.Sprintf("main.s%d.t%d", w.rng.IntN(5), w.rng.IntN(40)))
+		at.PutStr("databricks.request_params.operation", "READ")
+	}
+	if act.action == "getSecret" {
+		at.PutStr("databricks.request_params.scope", "app")
+		at.PutStr("databricks.request_params.key", fmt.Sprintf("k%d", w.rng.IntN(4)))
+	}
+}
+
+// retime stamps the batch with advancing event times, so reused batches
+// keep the stream in order.
+func (w *workload) retime(ld plog.Logs) {
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < lrs.Len(); i++ {
+		w.t = w.t.Add(w.step)
+		lrs.At(i).SetTimestamp(pcommon.NewTimestampFromTime(w.t))
+	}
+}
+
+// dropFindings removes appended finding scopes so a batch can be reused.
+func dropFindings(ld plog.Logs) int {
+	n := 0
+	sls := ld.ResourceLogs().At(0).ScopeLogs()
+	sls.RemoveIf(func(sl plog.ScopeLogs) bool {
+		if sl.Scope().Name() == metadata.ScopeName {
+			n += sl.LogRecords().Len()
+			return true
+		}
+		return false
+	})
+	return n
+}
+
+func benchProcessor(b *testing.B, mutate func(*Config)) *anomalyProcessor {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Lists = map[string][]string{"sensitive_tables": {"main.s0.t1*", "*.pii_*"}, "allowed_cidrs": {"198.18.0.0/15", "203.0.0.0/16"}}
+	if mutate != nil {
+		mutate(cfg)
+	}
+	set := processortest.NewNopSettings(metadata.Type)
+	p, err := newAnomalyProcessor(cfg, set)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.shutdown(context.Background()) })
+	return p
+}
+
+const benchBatch = 1000
+
+// BenchmarkProcessorBuiltinPack: the whole built-in pack over 10,000
+// identities; reports records/s (run with -cpu 1 for the one-core figure).
+func BenchmarkProcessorBuiltinPack(b *testing.B) {
+	p := benchProcessor(b, nil)
+	w := newWorkload(10000, 20*time.Millisecond)
+	batches := make([]plog.Logs, 32)
+	for i := range batches {
+		batches[i] = w.batch(benchBatch)
+	}
+	// Warm up: every identity has state before measuring.
+	for i := 0; i < 200; i++ {
+		ld := batches[i%len(batches)]
+		w.retime(ld)
+		_, _ = p.processLogs(context.Background(), ld)
+		dropFindings(ld)
+	}
+	findings := 0
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ld := batches[i%len(batches)]
+		w.retime(ld)
+		_, _ = p.processLogs(context.Background(), ld)
+		findings += dropFindings(ld)
+	}
+	b.StopTimer()
+	cpu := processCPU() - cpu0
+	records := float64(b.N) * benchBatch
+	// The wall-clock rate depends on what else runs on the machine; the CPU
+	// rate (records per second of this process's CPU time, GC included) is
+	// the one-core figure when run with -cpu 1.
+	b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(records/cpu.Seconds(), "records/cpu-s")
+	b.ReportMetric(float64(findings)/records*1000, "findings/1k-records")
+}
+
+// BenchmarkProcessorMemoryPerIdentity measures heap per tracked identity at
+// steady state with the built-in pack (heap after GC, before vs after), and
+// that max_entities keeps the heap flat beyond the cap.
+func BenchmarkProcessorMemoryPerIdentity(b *testing.B) {
+	for _, tc := range []struct {
+		name        string
+		identities  int
+		maxEntities int
+	}{
+		{"10k_identities", 10000, 200000},
+		{"20k_identities_cap_5k", 20000, 5000},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				entities, heap := measureStateMemory(b, tc.identities, tc.maxEntities)
+				// Per identity counts all state (including the per-address
+				// entities of DBX-W01b and the global tables) against the
+				// identities held; at the cap, against the cap.
+				held := min(tc.identities, tc.maxEntities)
+				b.ReportMetric(float64(heap)/float64(held), "bytes/identity")
+				b.ReportMetric(float64(heap)/float64(entities), "bytes/entity")
+				b.ReportMetric(float64(entities), "entities")
+				b.ReportMetric(float64(heap)/(1<<20), "state-MiB")
+			}
+		})
+	}
+}
+
+func measureStateMemory(b *testing.B, identities, maxEntities int) (int, uint64) {
+	w := newWorkload(identities, 50*time.Millisecond)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := benchProcessor(b, func(c *Config) { c.State.MaxEntities = maxEntities })
+	// About 80 events per identity: enough for every per-identity structure
+	// (networks, clients, actions, windows, spike baselines, hour-of-week
+	// profile) to exist.
+	total := identities * 80
+	for done := 0; done < total; done += benchBatch {
+		ld := w.batch(benchBatch)
+		w.retime(ld)
+		_, _ = p.processLogs(context.Background(), ld)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	entities := p.engine().EntityCount()
+	heap := after.HeapAlloc - before.HeapAlloc
+	runtime.KeepAlive(p)
+	return entities, heap
+}
+
+// processCPU is this process's user+system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,241 @@
+// Copyright The otelcol-databricks Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-databricks/otelcol-databricks/processor/accessanomalyprocessor/internal/rules"
+)
+
+func testConfig() Config {
+	return Config{
+		Lists: map[string][]string{
+			"sensitive_tables": {"main.hr.*", "*.pii_*"},
+			"allowed_cidrs":    {"203.0.113.0/24", "2001:db8::/32"},
+		},
+		Location:              time.UTC,
+		MaxEntities:           1000,
+		EntityIdleTTL:         1000 * time.Hour,
+		AllowedLateness:       15 * time.Minute,
+		MaxFutureSkew:         5 * time.Minute,
+		MaxEventIDs:           10,
+		DefaultSuppressWindow: time.Hour,
+	}
+}
+
+func builtinEngine(t testing.TB) *Engine {
+	rs, err := rules.Builtin()
+	require.NoError(t, err)
+	c, err := Compile(testConfig(), rs, component.TelemetrySettings{Logger: zap.NewNop()})
+	require.NoError(t, err)
+	return New(c, nil, nil)
+}
+
+// record builds a one-record batch; attrs values may be string, int64,
+// float64 or bool.
+func record(attrs map[string]any) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	sl := rl.ScopeLogs().AppendEmpty()
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)))
+	_ = lr.Attributes().FromRaw(attrs)
+	return ld
+}
+
+// compareConditions checks, for every built-in condition the native
+// evaluator handles, that it agrees with OTTL on this record.
+func compareConditions(t testing.TB, e *Engine, ld plog.Logs) int {
+	rl := ld.ResourceLogs().At(0)
+	sl := rl.ScopeLogs().At(0)
+	c := &e.c
+	c.ctx = context.Background()
+	c.ev.load(rl, sl, sl.LogRecords().At(0), RecordRef{})
+	defer c.release()
+	checked := 0
+	for i, f := range e.fast {
+		if f == nil {
+			continue
+		}
+		fast, ok := f.eval(c)
+		want, err := e.conds[i].Eval(context.Background(), c.transformContext())
+		if !ok || err != nil {
+			continue
+		}
+		checked++
+		if fast != want {
+			t.Errorf("condition %q: native %v, OTTL %v on %v", e.condText[i], fast, want, sl.LogRecords().At(0).Attributes().AsRaw())
+		}
+	}
+	return checked
+}
+
+func TestFastConditionsCoverBuiltinPack(t *testing.T) {
+	e := builtinEngine(t)
+	native := 0
+	for i, f := range e.fast {
+		if f != nil {
+			native++
+		} else {
+			t.Logf("OTTL only: %s", e.condText[i])
+		}
+	}
+	// Everything in the pack but Concat/TokenLifetimeHours is native.
+	assert.GreaterOrEqual(t, native, len(e.fast)-8)
+}
+
+func TestFastConditionsMatchOTTL(t *testing.T) {
+	e := builtinEngine(t)
+	statuses := []any{int64(200), int64(401), int64(403), int64(500), float64(399.5), "200", "abc", true, nil}
+	actions := []string{"login", "samlLogin", "setAdmin", "addPrincipalToGroup", "getSecret", "deleteTable", "workspaceConfEdit", "deleteIpAccessList", "generateTemporaryTableCredential", ""}
+	addrs := []string{"203.0.113.9", "198.51.100.7", "10.0.0.1", "::1", "2001:db8::5", "0.0.0.0", "garbage", ""}
+	uas := []string{"Mozilla/5.0 Chrome/120", "TruffleHog/3", "Databricks-Runtime/15", ""}
+	objects := []string{"main.hr.salaries", "dev.x.pii_y", "main.sales.orders", ""}
+	total := 0
+	for _, st := range statuses {
+		for _, act := range actions {
+			for i, addr := range addrs {
+				attrs := map[string]any{
+					"databricks.service_name":                       []string{"accounts", "unityCatalog", "workspace", "ssoConfigBackend"}[i%4],
+					"databricks.action_name":                        act,
+					"source.address":                                addr,
+					"user_agent.original":                           uas[i%len(uas)],
+					"databricks.object.name":                        objects[i%len(objects)],
+					"user.email":                                    []string{"alice@corp.com", "System-User"}[i%2],
+					"databricks.request_params.targetGroupName":     []string{"admins", "users"}[i%2],
+					"databricks.request_params.workspaceConfKeys":   []string{"enableVerboseAuditLogs", "enableIpAccessLists"}[i%2],
+					"databricks.request_params.workspaceConfValues": []string{"false", "true"}[i%2],
+					"databricks.request_params.operation":           []string{"READ", "READ_WRITE", "WRITE"}[i%3],
+					"databricks.request_params.changes":             []string{`[{"principal": "account users"}]`, `[{"principal":"team"}]`}[i%2],
+				}
+				if act == "" {
+					delete(attrs, "databricks.action_name")
+				}
+				if st != nil {
+					attrs["http.response.status_code"] = st
+				}
+				total += compareConditions(t, e, record(attrs))
+			}
+		}
+	}
+	assert.Greater(t, total, 1000)
+}
+
+func FuzzFastConditionsMatchOTTL(f *testing.F) {
+	f.Add(int64(200), "", "login", "accounts", "203.0.113.9", "Mozilla/5.0", "main.hr.x", "admins", "READ")
+	f.Add(int64(401), "401", "samlLogin", "accounts", "10.1.1.1", "trufflehog", "", "", "")
+	f.Add(int64(0), "x", "deleteTable", "unityCatalog", "::ffff:203.0.113.1", "Databricks-Runtime", "a.pii_b", "users", "READ_WRITE")
+	e := builtinEngine(f)
+	f.Fuzz(func(t *testing.T, status int64, statusStr, action, service, addr, ua, object, group, op string) {
+		attrs := map[string]any{
+			"databricks.action_name":                    action,
+			"databricks.service_name":                   service,
+			"source.address":                            addr,
+			"user_agent.original":                       ua,
+			"databricks.object.name":                    object,
+			"databricks.request_params.targetGroupName": group,
+			"databricks.request_params.operation":       op,
+		}
+		if statusStr != "" {
+			attrs["http.response.status_code"] = statusStr
+		} else {
+			attrs["http.response.status_code"] = status
+		}
+		compareConditions(t, e, record(attrs))
+	})
+}
+
+// FuzzRestoreEntity: stored state is read back from disk; garbage must be
+// rejected without a panic.
+func FuzzRestoreEntity(f *testing.F) {
+	e := builtinEngine(f)
+	ld := record(map[string]any{"user.email": "alice@corp.com", "databricks.action_name": "getTable", "source.address": "198.51.100.7",
+		"user_agent.original": "Mozilla/5.0 Chrome/1", "http.response.status_code": int64(200)})
+	e.Process(context.Background(), ld, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	ent := e.identity.entities["alice@corp.com"]
+	good, err := e.snapshotEntity(ent)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add([]byte(`{"f":1,"r":{"x":"y"}}`))
+	f.Add([]byte(`{"h":[1,2,3]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		target := &entity{space: e.identity, key: "fuzz"}
+		_ = e.restoreEntity(target, data)
+	})
+}
+
+func TestSnapshotRestoreRoundTrip(t *testing.T) {
+	e := builtinEngine(t)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < 5; i++ {
+		ld := record(map[string]any{"user.email": "alice@corp.com", "databricks.service_name": "accounts", "databricks.action_name": "login",
+			"source.address": "198.51.100.7", "http.response.status_code": int64(401)})
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Duration(i) * time.Minute)))
+		e.Process(context.Background(), ld, at.Add(time.Hour))
+	}
+	writes := e.Snapshot()
+	stored := map[string][]byte{}
+	for _, w := range writes {
+		stored[w.Key] = w.Value
+	}
+	require.Contains(t, stored, KeyMeta)
+	require.Contains(t, stored, KeySuppression)
+
+	e2 := builtinEngine(t)
+	require.NoError(t, e2.Restore(func(k string) ([]byte, error) { return stored[k], nil },
+		func(fn func(string, []byte) error) error {
+			for k, v := range stored {
+				if err := fn(k, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	assert.Equal(t, e.EntityCount(), e2.EntityCount())
+	a, b := e.identity.entities["alice@corp.com"], e2.identity.entities["alice@corp.com"]
+	require.NotNil(t, b)
+	assert.Equal(t, a.first, b.first)
+	assert.Equal(t, a.events, b.events)
+	assert.Equal(t, *a.how, *b.how)
+	assert.Len(t, b.slots, len(a.slots))
+	assert.Equal(t, e.watermark, e2.watermark)
+	assert.Len(t, e2.sup.m, len(e.sup.m))
+}
+
+func TestHaversine(t *testing.T) {
+	// Berlin - New York ≈ 6385 km; a point to itself is 0.
+	assert.InDelta(t, 6385, haversineKm(52.52, 13.40, 40.71, -74.01), 5)
+	assert.InDelta(t, 0, haversineKm(1, 2, 1, 2), 1e-9)
+	assert.InDelta(t, 20015, haversineKm(0, 0, 0, 180), 1)
+}
+
+func TestValueSetForgetAndCap(t *testing.T) {
+	var s valueSet
+	sec := int64(time.Second)
+	for i := 0; i < 10; i++ {
+		s.upsert(uint64(i), int64(i)*100*sec, 5)
+	}
+	assert.Len(t, s.V, 5, "capped")
+	_, ok := s.find(9)
+	assert.True(t, ok)
+	_, ok = s.find(0)
+	assert.False(t, ok, "least recently seen dropped")
+	s.forget(800 * sec)
+	assert.Len(t, s.V, 2)
+	b, err := s.MarshalJSON()
+	require.NoError(t, err)
+	var back valueSet
+	require.NoError(t, back.UnmarshalJSON(b))
+	assert.Equal(t, s, back)
+}

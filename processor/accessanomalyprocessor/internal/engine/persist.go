@@ -1,0 +1,276 @@
+// Copyright The otelcol-databricks Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Storage layout (one storage client per processor instance):
+//
+//	meta                      watermark and per-rule learning clocks
+//	sup                       open suppression windows
+//	prev/<rule state key>     organisation prevalence of new values
+//	e/<group hash>/<entity>   one entity: summary, profile, detector state
+const (
+	KeyMeta         = "meta"
+	KeySuppression  = "sup"
+	KeyPrefixPrev   = "prev/"
+	KeyPrefixEntity = "e/"
+)
+
+func entityKey(s *groupSpace, key string) string {
+	return KeyPrefixEntity + s.sigHash + "/" + key
+}
+
+type entitySnap struct {
+	F  int64                      `json:"f"`
+	L  int64                      `json:"l"`
+	N  uint32                     `json:"n"`
+	D  uint16                     `json:"d"`
+	LD int32                      `json:"ld"`
+	H  []uint16                   `json:"h,omitempty"`
+	R  map[string]json.RawMessage `json:"r,omitempty"`
+}
+
+type metaSnap struct {
+	Watermark int64            `json:"w"`
+	Since     map[string]int64 `json:"since"`
+}
+
+func (e *Engine) snapshotEntity(ent *entity) ([]byte, error) {
+	s := entitySnap{F: ent.first, L: ent.last, N: ent.events, D: ent.activeDays, LD: ent.lastDay}
+	if ent.how != nil {
+		s.H = ent.how[:]
+	}
+	if len(ent.slots) > 0 {
+		s.R = make(map[string]json.RawMessage, len(ent.slots))
+		for _, sl := range ent.slots {
+			r := e.ruleForSlot(ent.space, sl.slot)
+			if r == nil || sl.state == nil {
+				continue
+			}
+			b, err := json.Marshal(sl.state)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.rule.ID, err)
+			}
+			s.R[r.stateKey] = b
+		}
+	}
+	return json.Marshal(s)
+}
+
+func (e *Engine) ruleForSlot(s *groupSpace, slot int) *compiledRule {
+	if e.risk != nil && e.risk.space == s && e.risk.slot == slot {
+		return e.risk
+	}
+	for _, r := range e.rules {
+		if r.space == s && r.slot == slot {
+			return r
+		}
+	}
+	return nil
+}
+
+// restoreEntity fills ent from a snapshot. State of rules whose semantics
+// changed (different state key) is dropped, so they learn afresh.
+func (e *Engine) restoreEntity(ent *entity, data []byte) error {
+	var s entitySnap
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	ent.first, ent.last, ent.events, ent.activeDays, ent.lastDay = s.F, s.L, s.N, s.D, s.LD
+	if len(s.H) == 168 && ent.space.identity {
+		ent.how = new([168]uint16)
+		copy(ent.how[:], s.H)
+	}
+	ent.persisted = len(data)
+	for _, r := range e.spaceRules(ent.space) {
+		raw, ok := s.R[r.stateKey]
+		if !ok {
+			continue
+		}
+		st := r.det.newState()
+		if st == nil {
+			continue
+		}
+		if err := json.Unmarshal(raw, st); err != nil {
+			return fmt.Errorf("rule %s: %w", r.rule.ID, err)
+		}
+		ent.slots = append(ent.slots, slotState{slot: r.slot, state: st})
+	}
+	return nil
+}
+
+func (e *Engine) spaceRules(s *groupSpace) []*compiledRule {
+	var out []*compiledRule
+	for _, r := range e.rules {
+		if r.space == s {
+			out = append(out, r)
+		}
+	}
+	if e.risk != nil && e.risk.space == s {
+		out = append(out, e.risk)
+	}
+	return out
+}
+
+// Write is one storage operation produced by Snapshot; Value nil = delete.
+type Write struct {
+	Key   string
+	Value []byte
+}
+
+// Snapshot serialises everything changed since the last snapshot (dirty
+// entities, entities evicted at the cap, idle deletions, meta, suppression,
+// prevalence) and clears the dirty marks. The caller writes the result in
+// one storage batch.
+func (e *Engine) Snapshot() []Write {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Write
+	for k, v := range e.pending {
+		out = append(out, Write{Key: k, Value: v})
+	}
+	clear(e.pending)
+	for k := range e.deleted {
+		out = append(out, Write{Key: k})
+	}
+	clear(e.deleted)
+	for ent := e.lru.head; ent != nil; ent = ent.next {
+		if !ent.dirty {
+			continue
+		}
+		data, err := e.snapshotEntity(ent)
+		if err != nil {
+			e.logger.Warn("access_anomaly: cannot serialise entity state")
+			continue
+		}
+		e.stateBytes += int64(len(data) - ent.persisted)
+		ent.persisted = len(data)
+		ent.dirty = false
+		out = append(out, Write{Key: entityKey(ent.space, ent.key), Value: data})
+	}
+	if e.metaDirty {
+		m := metaSnap{Watermark: e.watermark, Since: map[string]int64{}}
+		for _, r := range e.allRules() {
+			if r.since != 0 {
+				m.Since[r.stateKey] = r.since
+			}
+		}
+		if b, err := json.Marshal(m); err == nil {
+			out = append(out, Write{Key: KeyMeta, Value: b})
+			e.metaDirty = false
+		}
+	}
+	if e.sup.dirty {
+		if b, err := json.Marshal(e.sup.m); err == nil {
+			out = append(out, Write{Key: KeySuppression, Value: b})
+			e.sup.dirty = false
+		}
+	}
+	for k, tbl := range e.prev {
+		if !tbl.dirty {
+			continue
+		}
+		if b, err := json.Marshal(tbl); err == nil {
+			out = append(out, Write{Key: KeyPrefixPrev + k, Value: b})
+			tbl.dirty = false
+		}
+	}
+	return out
+}
+
+func (e *Engine) allRules() []*compiledRule {
+	if e.risk == nil {
+		return e.rules
+	}
+	return append(append([]*compiledRule(nil), e.rules...), e.risk)
+}
+
+// MarkAllDirty makes the next Snapshot write every entity (used after a
+// failed storage batch so nothing is lost).
+func (e *Engine) MarkAllDirty() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for ent := e.lru.head; ent != nil; ent = ent.next {
+		ent.dirty = true
+	}
+	e.metaDirty, e.sup.dirty = true, true
+	for _, t := range e.prev {
+		t.dirty = true
+	}
+}
+
+// Restore loads the global state (meta, suppression, prevalence) with get
+// and, when walk is given, preloads stored entities up to max_entities.
+func (e *Engine) Restore(get func(key string) ([]byte, error), walk func(fn func(key string, value []byte) error) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if b, err := get(KeyMeta); err != nil {
+		return err
+	} else if len(b) > 0 {
+		var m metaSnap
+		if err := json.Unmarshal(b, &m); err == nil {
+			e.watermark = m.Watermark
+			e.lastSweep = m.Watermark
+			for _, r := range e.allRules() {
+				r.since = m.Since[r.stateKey]
+			}
+			e.needSince = true
+		}
+	}
+	if b, err := get(KeySuppression); err != nil {
+		return err
+	} else if len(b) > 0 {
+		m := map[string]*supEntry{}
+		if err := json.Unmarshal(b, &m); err == nil {
+			e.sup.m = m
+		}
+	}
+	for _, r := range e.rules {
+		if r.rule.GlobalPrevalence.MinEntities <= 0 {
+			continue
+		}
+		b, err := get(KeyPrefixPrev + r.stateKey)
+		if err != nil {
+			return err
+		}
+		if len(b) > 0 {
+			tbl := &prevalenceTable{}
+			if err := json.Unmarshal(b, tbl); err == nil && tbl.M != nil {
+				e.prev[r.stateKey] = tbl
+			}
+		}
+	}
+	if walk == nil {
+		return nil
+	}
+	bySig := map[string]*groupSpace{}
+	for _, s := range e.spaces {
+		bySig[s.sigHash] = s
+	}
+	return walk(func(key string, value []byte) error {
+		rest, ok := strings.CutPrefix(key, KeyPrefixEntity)
+		if !ok || e.lru.n >= e.cfg.MaxEntities {
+			return nil
+		}
+		sig, ek, ok := strings.Cut(rest, "/")
+		s := bySig[sig]
+		if !ok || s == nil || s.entities[ek] != nil {
+			return nil
+		}
+		ent := &entity{space: s, key: ek}
+		if err := e.restoreEntity(ent, value); err != nil {
+			e.logger.Warn("access_anomaly: dropping unreadable stored state")
+			return nil
+		}
+		e.stateBytes += int64(len(value))
+		s.entities[ek] = ent
+		e.lru.pushFront(ent)
+		return nil
+	})
+}
