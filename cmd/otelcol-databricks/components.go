@@ -26,6 +26,7 @@ import (
 	kafkareceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver"
 	prometheusreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
 	alertexporter "github.com/otelcol-databricks/otelcol-databricks/exporter/alertexporter"
+	accessanomalyprocessor "github.com/otelcol-databricks/otelcol-databricks/processor/accessanomalyprocessor"
 	databricksauditreceiver "github.com/otelcol-databricks/otelcol-databricks/receiver/databricksauditreceiver"
 	databricksreceiver "github.com/otelcol-databricks/otelcol-databricks/receiver/databricksreceiver"
 	"go.opentelemetry.io/collector/component"
@@ -136,6 +137,7 @@ func components() (otelcol.Factories, error) {
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
+		accessanomalyprocessor.NewFactory(),
 		deltatocumulativeprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
@@ -149,6 +151,7 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ProcessorModules = makeModulesMap(factories.Processors, map[component.Type]string{
+		accessanomalyprocessor.NewFactory().Type():     "github.com/otelcol-databricks/otelcol-databricks v0.0.0",
 		deltatocumulativeprocessor.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor v0.161.0",
 		batchprocessor.NewFactory().Type():             "go.opentelemetry.io/collector/processor/batchprocessor v0.162.0",
 		memorylimiterprocessor.NewFactory().Type():     "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.162.0",
