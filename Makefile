@@ -64,13 +64,13 @@ $(MDATAGEN): internal/tools/mdatagen/go.mod internal/tools/mdatagen/go.sum
 	@mkdir -p $(BIN)
 	cd internal/tools/mdatagen && go build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
 
-## lint: gofmt and go vet over our code and the distribution
+## lint: gofmt over every Go file, go vet over our code (the build type-checks the OCB output;
+## vetting it would compile the whole distribution a second time with other flags)
 lint:
 	@bad=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet ./...
 	go vet -tags e2e ./test/...
-	cd $(DIST_DIR) && go vet ./...
 
 fmt:
 	gofmt -w $$(git ls-files -co --exclude-standard '*.go')
