@@ -12,7 +12,6 @@ BUILDER      := $(BIN)/builder
 MDATAGEN     := $(BIN)/mdatagen
 # The Go proxy here refuses many versions; fail fast instead of trying direct downloads.
 export GOPROXY ?= $(shell go env GOPROXY | cut -d, -f1)
-export CGO_ENABLED ?= 0
 
 GO_SOURCES   := $(shell find . -name '*.go' -not -path './bin/*' -not -path './.git/*' 2>/dev/null)
 # Directories whose code mdatagen generates from a metadata.yaml.
@@ -27,7 +26,7 @@ build: $(COLLECTOR)
 
 $(COLLECTOR): $(GO_SOURCES) $(DIST_DIR)/go.mod $(DIST_DIR)/go.sum go.mod go.sum
 	@mkdir -p $(BIN)
-	cd $(DIST_DIR) && go build -trimpath -ldflags='-s -w' -o $(COLLECTOR) .
+	cd $(DIST_DIR) && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o $(COLLECTOR) .
 
 ## run: the demo (configs/demo.yaml); Ctrl-C stops it
 run: build
