@@ -78,6 +78,7 @@ type retryingTransport struct {
 	stats          *counters
 	logger         *zap.Logger
 	now            func() time.Time
+	warnings       retryWarnings
 }
 
 func (t *retryingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -100,6 +101,11 @@ func (t *retryingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 				zap.Int("attempt", attempt), zap.String("reason", reason), describeOutcome(resp, err))
 			return resp, err
 		}
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.warnings.report(t.logger, t.now(), outcomeKind(status, err), req.Method, req.URL.Path, describeOutcome(resp, err))
 		t.logger.Debug("Retrying Databricks API request",
 			zap.String("method", req.Method), zap.String("path", req.URL.Path),
 			zap.Int("attempt", attempt), zap.Duration("wait", wait), describeOutcome(resp, err))

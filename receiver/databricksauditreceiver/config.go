@@ -120,7 +120,33 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("source: unknown value %q, want one of system_table, delivery, azure_diagnostics", c.Source))
 	}
+	errs = append(errs, c.otherSourceSections()...)
 	return errors.Join(errs...)
+}
+
+// otherSourceSections refuses settings of a source the instance does not read: they would be
+// ignored silently, and they are almost always a copy-paste mistake or an attempt to read two
+// sources with one instance (run a named instance per source instead).
+func (c *Config) otherSourceSections() []error {
+	if c.Source == "" {
+		return nil
+	}
+	defaults := createDefaultConfig().(*Config)
+	sections := []struct {
+		key string
+		set bool
+	}{
+		{sourceSystemTable, c.SystemTable != defaults.SystemTable},
+		{sourceDelivery, c.Delivery != defaults.Delivery},
+		{sourceAzureDiagnostics, c.AzureDiagnostics != defaults.AzureDiagnostics},
+	}
+	var errs []error
+	for _, section := range sections {
+		if section.set && section.key != c.Source {
+			errs = append(errs, fmt.Errorf("%s: set, but source is %s; one instance reads one source, run a named instance (e.g. databricks_audit/%s) for each", section.key, c.Source, section.key))
+		}
+	}
+	return errs
 }
 
 func (s *SystemTableConfig) validate() []error {

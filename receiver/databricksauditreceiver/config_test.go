@@ -78,7 +78,8 @@ func TestConfigValidate(t *testing.T) {
 			"system_table.overlap: must not be negative",
 			"system_table.max_rows_per_poll: must be positive",
 		},
-		"bad_client": {"endpoint: scheme must be https"},
+		"bad_client":          {"endpoint: scheme must be https"},
+		"conflicting_sources": {"system_table: set, but source is delivery"},
 	}
 	for name, wants := range tests {
 		t.Run(name, func(t *testing.T) {

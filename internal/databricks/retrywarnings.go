@@ -1,0 +1,49 @@
+package databricks
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// retryWarningInterval bounds how often one kind of retried failure is reported: a storm of
+// 500s that the retries absorb must still be visible to an operator, but as one line per
+// kind and interval, never one per request.
+const retryWarningInterval = time.Minute
+
+// retryWarnings logs the first retried failure of each kind (HTTP status, or "network") at
+// WARN and then at most once per retryWarningInterval, with the number of retries it did
+// not report in between.
+type retryWarnings struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	held map[string]int
+}
+
+func outcomeKind(status int, err error) string {
+	if err != nil {
+		return "network"
+	}
+	return strconv.Itoa(status)
+}
+
+func (w *retryWarnings) report(logger *zap.Logger, now time.Time, kind, method, path string, outcome zap.Field) {
+	w.mu.Lock()
+	if w.last == nil {
+		w.last, w.held = map[string]time.Time{}, map[string]int{}
+	}
+	if last, seen := w.last[kind]; seen && now.Sub(last) < retryWarningInterval {
+		w.held[kind]++
+		w.mu.Unlock()
+		return
+	}
+	held := w.held[kind]
+	w.last[kind], w.held[kind] = now, 0
+	w.mu.Unlock()
+	logger.Warn("Databricks API request failed; retrying with backoff",
+		zap.String("method", method), zap.String("path", path), outcome,
+		zap.Int("unreported_retries_of_this_kind", held),
+		zap.Duration("reported_at_most_every", retryWarningInterval))
+}
