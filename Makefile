@@ -28,9 +28,10 @@ $(COLLECTOR): $(GO_SOURCES) $(DIST_DIR)/go.mod $(DIST_DIR)/go.sum go.mod go.sum
 	@mkdir -p $(BIN)
 	cd $(DIST_DIR) && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o $(COLLECTOR) .
 
-## run: the demo (configs/demo.yaml); Ctrl-C stops it
+## run: the demo: a simulated workspace, the collector with configs/demo.yaml and a console of
+## what flows (scripts/demo.sh); Ctrl-C stops everything
 run: build
-	$(COLLECTOR) --config configs/demo.yaml
+	OTELCOL_BINARY=$(COLLECTOR) ./scripts/demo.sh
 
 ## test: everything CI runs — unit tests, generated-code check, the distribution end to end
 test: lint test-unit check-generated build test-e2e
