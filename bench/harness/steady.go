@@ -1,0 +1,282 @@
+//go:build bench
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/otelcol-databricks/otelcol-databricks/internal/simulator"
+)
+
+// steadyWarmup is fed before measuring, so that start-up, first allocations and the
+// processor's first state are not in the steady-state figures.
+const steadyWarmup = 10 * time.Second
+
+type steadyResults struct {
+	Processors     string  `json:"processors"`
+	Compression    string  `json:"otlp_compression"`
+	Rate           int     `json:"rate_records_per_second"`
+	Seconds        float64 `json:"measured_seconds"`
+	Fed            int64   `json:"records_fed"`
+	Delivered      int64   `json:"records_at_sink"`
+	Findings       int64   `json:"findings_at_sink"`
+	CPUPercent     float64 `json:"cpu_percent_of_one_core"`
+	RSSMax         float64 `json:"rss_max_mib"`
+	RSSEnd         float64 `json:"rss_end_mib"`
+	RSSAnonMax     float64 `json:"rss_anon_max_mib"` // heap and stacks, without the mapped binary
+	RSSAtStart     float64 `json:"rss_at_window_start_mib"`
+	RSSAnonAtStart float64 `json:"rss_anon_at_window_start_mib"`
+	PeakRSS        float64 `json:"peak_rss_mib"` // VmHWM over the whole run, warm-up included
+	SinkRate       float64 `json:"sink_records_per_second"`
+	BacklogAtEnd   int64   `json:"backlog_at_end"`
+	FedRate        float64 `json:"fed_records_per_second"`
+	Profile        string  `json:"profile,omitempty"`
+	HeapProfile    string  `json:"heap_profile,omitempty"`
+	Skipped        string  `json:"skipped,omitempty"`
+}
+
+const steadyConfig = `extensions:
+  pprof:
+    endpoint: %[4]s
+receivers:
+  databricks_audit:
+    source: delivery
+    delivery:
+      url: file://%[1]s
+      poll_interval: 1s
+%[5]sexporters:
+  otlp_grpc:
+    endpoint: %[2]s
+    tls:
+      insecure: true
+%[7]s
+service:
+  extensions: [pprof]
+%[3]s  pipelines:
+    logs:
+      receivers: [databricks_audit]
+      processors: [%[6]s]
+      exporters: [otlp_grpc]
+`
+
+// runSteady feeds delivery objects at a fixed rate (one object per workspace partition per
+// second) to receiver → access_anomaly (built-in pack) → otlp_grpc → local sink, and measures
+// the collector's CPU and RSS over the measured window.
+func runSteady(o options) (*steadyResults, error) {
+	res := &steadyResults{Rate: o.steadyRate}
+	needs := []string{"databricks_audit", "otlp_grpc", "pprof"}
+	processorsYAML := ""
+	if o.steadyProcessor != "" {
+		needs = append(needs, o.steadyProcessor)
+		processorsYAML = "processors:\n  " + o.steadyProcessor + ": {}\n"
+	}
+	res.Processors = o.steadyProcessor
+	// The exporter's default compression (gzip) unless -steady-compression says otherwise.
+	compressionYAML := ""
+	res.Compression = "gzip (default)"
+	if o.steadyCompression != "" {
+		compressionYAML, res.Compression = "    compression: "+o.steadyCompression+"\n", o.steadyCompression
+	}
+	for _, c := range needs {
+		has, err := hasComponent(o.binary, c)
+		if err != nil {
+			return nil, err
+		}
+		if !has {
+			res.Skipped = "the binary has no " + c + " component"
+			fmt.Fprintf(os.Stderr, "steady: skipped: %s\n", res.Skipped)
+			return res, nil
+		}
+	}
+	need := int(float64(o.steadyRate) * (steadyWarmup + o.steadyFor + 5*time.Second).Seconds())
+	world, err := buildWorld(need + need/20) // the simulator's count is approximate
+	if err != nil {
+		return nil, err
+	}
+	if len(world.Events) < need {
+		return nil, fmt.Errorf("generated %d events, need %d", len(world.Events), need)
+	}
+	dataDir := filepath.Join(o.workDir, "steady-delivery")
+	_ = os.RemoveAll(dataDir)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, err
+	}
+	seconds := int((steadyWarmup + o.steadyFor).Seconds()) + 1
+	feeder := &deliveryFeeder{dir: dataDir, staging: filepath.Join(o.workDir, "steady-staging")}
+	_ = os.RemoveAll(feeder.staging)
+	if err := os.MkdirAll(feeder.staging, 0o755); err != nil {
+		return nil, err
+	}
+	if err := feeder.stage(world.Events, o.steadyRate, seconds); err != nil {
+		return nil, err
+	}
+	sink, err := startSink()
+	if err != nil {
+		return nil, err
+	}
+	defer sink.stop()
+	addrs, err := freeAddresses(2)
+	if err != nil {
+		return nil, err
+	}
+	telemetry, pprofAddr := addrs[0], addrs[1]
+	cfgPath := filepath.Join(o.workDir, "steady.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(steadyConfig, dataDir, sink.addr, telemetryYAML(telemetry), pprofAddr, processorsYAML, o.steadyProcessor, compressionYAML)), 0o644); err != nil {
+		return nil, err
+	}
+	c, err := startCollector(o.binary, cfgPath, filepath.Join(o.workDir, "steady.log"), telemetry)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = c.stop() }()
+	if err := c.waitForTelemetry(30 * time.Second); err != nil {
+		return nil, err
+	}
+
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	feedStart := time.Now()
+	feedUntil := func(until time.Duration) error {
+		for time.Since(feedStart) < until {
+			if err := feeder.feedDue(time.Since(feedStart)); err != nil {
+				return err
+			}
+			if done, err := c.exited(); done {
+				return fmt.Errorf("collector exited: %v (see %s)", err, c.log.Name())
+			}
+			<-tick.C
+		}
+		return nil
+	}
+	if err := feedUntil(steadyWarmup); err != nil {
+		return nil, err
+	}
+	start, err := sampleProcess(c.pid())
+	if err != nil {
+		return nil, err
+	}
+	startSink, startFed, t0 := sink.records.Load(), feeder.fed, time.Now()
+	var profDone chan error
+	if o.profileSecs > 0 {
+		res.Profile = filepath.Join(filepath.Dir(o.resultsPath), "steady.cpu.pprof")
+		profDone = make(chan error, 1)
+		go func() {
+			profDone <- fetchPprof(context.Background(), pprofAddr, fmt.Sprintf("profile?seconds=%d", o.profileSecs), res.Profile)
+		}()
+	}
+	var rssMax, anonMax int64
+	for sec := 1; sec <= int(o.steadyFor/time.Second); sec++ {
+		if err := feedUntil(steadyWarmup + time.Duration(sec)*time.Second); err != nil {
+			return nil, err
+		}
+		if s, err := sampleProcess(c.pid()); err == nil {
+			rssMax, anonMax = max(rssMax, s.RSS), max(anonMax, s.RSSAnon)
+		}
+	}
+	end, err := sampleProcess(c.pid())
+	if err != nil {
+		return nil, err
+	}
+	elapsed := time.Since(t0)
+	res.Seconds = elapsed.Seconds()
+	res.Fed = feeder.fed
+	res.Delivered = sink.records.Load()
+	res.Findings = sink.findings.Load()
+	res.CPUPercent = 100 * (end.CPU - start.CPU).Seconds() / elapsed.Seconds()
+	res.RSSMax, res.RSSEnd, res.PeakRSS = mib(rssMax), mib(end.RSS), mib(end.PeakRSS)
+	res.RSSAnonMax, res.RSSAtStart, res.RSSAnonAtStart = mib(anonMax), mib(start.RSS), mib(start.RSSAnon)
+	res.SinkRate = float64(res.Delivered-startSink) / elapsed.Seconds()
+	// The sink also receives findings: the backlog counts audit records only approximately.
+	res.BacklogAtEnd = res.Fed - (res.Delivered - res.Findings)
+	res.FedRate = float64(feeder.fed-startFed) / elapsed.Seconds()
+	if profDone != nil {
+		if err := <-profDone; err != nil {
+			fmt.Fprintf(os.Stderr, "steady: profile: %v\n", err)
+		}
+		// The heap at the end of the window: what the RSS is made of.
+		res.HeapProfile = filepath.Join(filepath.Dir(o.resultsPath), "steady.heap.pprof")
+		if err := fetchPprof(context.Background(), pprofAddr, "heap", res.HeapProfile); err != nil {
+			fmt.Fprintf(os.Stderr, "steady: heap profile: %v\n", err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "steady: %.1f%% of one core, RSS max %.0f MiB (anonymous %.0f MiB), %.0f records/s at the sink, %d findings\n",
+		res.CPUPercent, res.RSSMax, res.RSSAnonMax, res.SinkRate, res.Findings)
+	return res, nil
+}
+
+// deliveryFeeder stages one second's worth of delivery objects per file set before the
+// collector starts, then moves them into the delivery directory on schedule: a rename costs
+// the harness next to no CPU, so the feeding does not compete with the collector on a
+// loaded machine, and every object appears complete.
+type deliveryFeeder struct {
+	dir, staging string
+	seconds      [][]stagedObject
+	next         int
+	fed          int64
+}
+
+type stagedObject struct {
+	staged, dst string
+	records     int
+}
+
+// stage renders the events, in time order, as n per second for the given number of seconds:
+// one object per workspace partition per second.
+func (f *deliveryFeeder) stage(events []simulator.AuditEvent, perSecond, seconds int) error {
+	if perSecond*seconds > len(events) {
+		return fmt.Errorf("need %d events, generated %d", perSecond*seconds, len(events))
+	}
+	seq := 0
+	for sec := 0; sec < seconds; sec++ {
+		parts := map[string]*bytes.Buffer{}
+		counts := map[string]int{}
+		var keys []string
+		for _, e := range events[sec*perSecond : (sec+1)*perSecond] {
+			key := fmt.Sprintf("workspaceId=%s/date=%s", e.WorkspaceID, e.Time.UTC().Format(time.DateOnly))
+			b := parts[key]
+			if b == nil {
+				b = &bytes.Buffer{}
+				parts[key] = b
+				keys = append(keys, key)
+			}
+			b.Write(e.DeliveryLine())
+			b.WriteByte('\n')
+			counts[key]++
+		}
+		var objs []stagedObject
+		for _, key := range keys {
+			seq++
+			name := fmt.Sprintf("auditlogs_steady%06d.json", seq)
+			staged := filepath.Join(f.staging, name)
+			if err := os.WriteFile(staged, parts[key].Bytes(), 0o644); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Join(f.dir, key), 0o755); err != nil {
+				return err
+			}
+			objs = append(objs, stagedObject{staged: staged, dst: filepath.Join(f.dir, key, name), records: counts[key]})
+		}
+		f.seconds = append(f.seconds, objs)
+	}
+	return nil
+}
+
+// feedDue publishes every staged second that is due by elapsed time since the start, so a
+// late tick is caught up and the average rate holds.
+func (f *deliveryFeeder) feedDue(elapsed time.Duration) error {
+	for f.next < len(f.seconds) && time.Duration(f.next)*time.Second <= elapsed {
+		for _, o := range f.seconds[f.next] {
+			if err := os.Rename(o.staged, o.dst); err != nil {
+				return err
+			}
+			f.fed += int64(o.records)
+		}
+		f.next++
+	}
+	return nil
+}

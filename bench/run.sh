@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every benchmark of BENCHMARKS.md and writes the raw figures to $BENCH_OUT
+# (default bench/results). Usage: bench/run.sh [collector-binary]
+#
+# About 21 minutes on the loaded 2-core machine of BENCHMARKS.md (an estimated 15 when idle);
+# BENCH_VARIANTS=1 adds two 2.5-minute variants of the steady load. Benchmarks only run here,
+# never in `make test`: the Go code in bench/ is behind the `bench` build tag, and the
+# components' Benchmark* functions only run with -bench.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BINARY=${1:-${OTELCOL_BINARY:-bin/otelcol-databricks}}
+OUT=${BENCH_OUT:-bench/results}
+mkdir -p "$OUT"
+export GOPROXY=${GOPROXY:-$(go env GOPROXY | cut -d, -f1)}
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "load average (1/5/15 min) at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "go: $(go version)"
+  echo "collector: $("$BINARY" --version)"
+} | tee "$OUT/machine.txt"
+
+step() { echo; echo "== $*"; }
+
+# 5. Parse + normalise of the audit receiver, and the JSON decoders alone (ceiling).
+step "auditlog parse + normalise (-cpu 1)"
+go test -run '^$' -bench 'BenchmarkParseDeliveryLine|BenchmarkDecodeOnly' -benchmem -cpu 1 -count 3 -benchtime 2s \
+  ./receiver/databricksauditreceiver/auditlog/ | tee "$OUT/auditlog.txt"
+
+# 3. access_anomaly alone: the processor package's own benchmarks.
+step "access_anomaly processor (-cpu 1)"
+go test -run '^$' -bench 'BenchmarkProcessorBuiltinPack' -benchmem -cpu 1 -count 3 -benchtime 2s \
+  ./processor/accessanomalyprocessor/ | tee "$OUT/processor.txt"
+go test -run '^$' -bench 'BenchmarkProcessorMemoryPerIdentity' -benchmem -cpu 1 -count 1 -timeout 20m \
+  ./processor/accessanomalyprocessor/ | tee -a "$OUT/processor.txt"
+
+# 4. databricks receiver: against the in-memory fake (receiver package) and the real simulator.
+step "databricks receiver scrape"
+go test -run '^$' -bench 'BenchmarkScrape$' -benchmem -count 3 ./receiver/databricksreceiver/ | tee "$OUT/scrape.txt"
+go test -tags bench -run '^$' -bench 'BenchmarkScrapeSimulator' -benchtime 1x -timeout 15m ./bench/scrape/ | tee -a "$OUT/scrape.txt"
+
+# 1 and 2. The distribution binary: delivery ingestion against the contrib pipeline, and the
+# steady 10k records/s load.
+step "collector harness: ingest (3 runs per pipeline), schema comparison, steady load"
+go build -tags bench -o "$OUT/harness" ./bench/harness
+"$OUT/harness" -binary "$BINARY" -profile-seconds 20 -results "$OUT/harness.json" ingest steady \
+  2> >(tee "$OUT/harness.log" >&2) > /dev/null
+# Optional variants of the steady load (2.5 minutes each): without the processor (what the
+# receiver and exporter cost alone) and without gzip on the OTLP hop.
+if [[ ${BENCH_VARIANTS:-0} == 1 ]]; then
+  "$OUT/harness" -binary "$BINARY" -steady-processor "" -results "$OUT/harness-baseline.json" steady \
+    2> >(tee -a "$OUT/harness.log" >&2) > /dev/null
+  "$OUT/harness" -binary "$BINARY" -steady-compression none -results "$OUT/harness-nocompression.json" steady \
+    2> >(tee -a "$OUT/harness.log" >&2) > /dev/null
+fi
+
+echo "load average (1/5/15 min) at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
+echo "results in $OUT (profiles: $OUT/*.pprof; go tool pprof -top <binary> <profile>)"
