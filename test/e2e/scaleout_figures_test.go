@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestScaleOutThroughputFigures measures the figures of docs/scale-out-figures.md: the time
+// TestScaleOutThroughputFigures measures the figures of the "Scale-out" section of BENCHMARKS.md: the time
 // and CPU to push the whole `attacks` scenario (delivered at once) through one agent and 1, 2
 // and 3 detectors. It is a measurement, not a check of behaviour, so it runs only on request:
 //
