@@ -17,7 +17,7 @@ GO_SOURCES   := $(shell find . -name '*.go' -not -path './bin/*' -not -path './.
 # Directories whose code mdatagen generates from a metadata.yaml.
 MDATAGEN_DIRS := $(patsubst %/metadata.yaml,%,$(shell find receiver processor exporter -name metadata.yaml -not -path '*/testdata/*' 2>/dev/null))
 
-.PHONY: all build run test test-unit test-e2e check-generated generate lint fmt clean tools
+.PHONY: all build run test test-unit test-e2e test-reliability test-reliability-quick bench check-generated generate lint fmt clean tools
 
 all: build
 
@@ -34,7 +34,7 @@ run: build
 	OTELCOL_BINARY=$(COLLECTOR) ./scripts/demo.sh
 
 ## test: everything CI runs — unit tests, generated-code check, the distribution end to end
-test: lint test-unit check-generated build test-e2e
+test: lint test-unit check-generated build test-e2e test-reliability-quick
 
 test-unit:
 	go test -race -timeout 20m ./...
@@ -42,6 +42,18 @@ test-unit:
 ## test-e2e: the built binary against the shipped configs (build tag e2e)
 test-e2e: build
 	OTELCOL_BINARY=$(COLLECTOR) go test -tags e2e -count=1 -timeout 30m ./test/e2e/...
+
+## test-reliability-quick: the quick subset of the reliability suite (part of make test)
+test-reliability-quick: build
+	OTELCOL_BINARY=$(COLLECTOR) go test -tags reliability -short -count=1 -timeout 20m ./test/reliability/...
+
+## test-reliability: the whole reliability suite: 10 SIGKILLs per source, the 1 h soak (see RELIABILITY.md)
+test-reliability: build
+	RELIABILITY_FULL=1 OTELCOL_BINARY=$(COLLECTOR) go test -tags reliability -count=1 -timeout 90m ./test/reliability/...
+
+## bench: the benchmarks of BENCHMARKS.md against the built binary (~15-20 min on 2 cores; never part of make test)
+bench: build
+	./bench/run.sh $(COLLECTOR)
 
 ## check-generated: fails if `make generate` would change any committed file
 check-generated: tools
@@ -71,6 +83,8 @@ lint:
 	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	go vet ./...
 	go vet -tags e2e ./test/...
+	go vet -tags reliability ./test/reliability/...
+	go vet -tags bench ./bench/...
 
 fmt:
 	gofmt -w $$(git ls-files -co --exclude-standard '*.go')

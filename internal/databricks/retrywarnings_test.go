@@ -1,6 +1,7 @@
 package databricks
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,9 +23,10 @@ func TestRetryWarningsOnePerKindAndInterval(t *testing.T) {
 	w.report(logger, t0.Add(2*time.Second), outcomeKind(429, nil), "GET", "/api/2.1/clusters/list", zap.Int("status", 429))
 	w.report(logger, t0.Add(3*time.Second), outcomeKind(0, assert.AnError), "GET", "/api/2.1/clusters/list", zap.Error(assert.AnError))
 	w.report(logger, t0.Add(retryWarningInterval+time.Second), outcomeKind(500, nil), "GET", "/api/2.1/clusters/list", zap.Int("status", 500))
+	w.report(logger, t0.Add(retryWarningInterval+2*time.Second), outcomeKind(500, nil)+" GET /api/2.2/jobs/list", "GET", "/api/2.2/jobs/list", zap.Int("status", 500))
 
 	entries := logs.All()
-	require.Len(t, entries, 4, "one line per kind, and one more after the interval")
+	require.Len(t, entries, 5, "one line per kind, one more after the interval, one for another endpoint")
 	assert.Equal(t, zapcore.WarnLevel, entries[0].Level)
 	assert.Equal(t, int64(500), entries[0].ContextMap()["status"])
 	assert.Equal(t, int64(0), entries[0].ContextMap()["unreported_retries_of_this_kind"])
@@ -32,4 +34,15 @@ func TestRetryWarningsOnePerKindAndInterval(t *testing.T) {
 	assert.Contains(t, entries[2].ContextMap(), "error")
 	assert.Equal(t, int64(500), entries[3].ContextMap()["status"])
 	assert.Equal(t, int64(49), entries[3].ContextMap()["unreported_retries_of_this_kind"], "the retries held back in between are counted")
+}
+
+func TestRetryWarningsForgetQuietKinds(t *testing.T) {
+	var w retryWarnings
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 1000; i++ { // one statement id per poll, each failing once
+		at := t0.Add(time.Duration(i) * 10 * time.Second)
+		w.report(zap.NewNop(), at, "500 GET /api/2.0/sql/statements/"+strconv.Itoa(i), "GET", "/api/2.0/sql/statements/x", zap.Int("status", 500))
+	}
+	assert.LessOrEqual(t, len(w.last), 64+int(retryWarningInterval/(10*time.Second)), "kinds older than the interval are forgotten")
+	assert.Len(t, w.held, len(w.last))
 }

@@ -105,7 +105,7 @@ func (t *retryingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		t.warnings.report(t.logger, t.now(), outcomeKind(status, err), req.Method, req.URL.Path, describeOutcome(resp, err))
+		t.warnings.report(t.logger, t.now(), outcomeKind(status, err)+" "+req.Method+" "+req.URL.Path, req.Method, req.URL.Path, describeOutcome(resp, err))
 		t.logger.Debug("Retrying Databricks API request",
 			zap.String("method", req.Method), zap.String("path", req.URL.Path),
 			zap.Int("attempt", attempt), zap.Duration("wait", wait), describeOutcome(resp, err))
