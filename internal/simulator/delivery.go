@@ -115,24 +115,35 @@ func NewDeliverer(w *World, store ObjectStore) *Deliverer {
 	if prefix != "" {
 		prefix += "/"
 	}
-	for i := range w.Events {
-		e := &w.Events[i]
+	d.objects, d.keys = groupIntoObjects(w.Events, func(e *AuditEvent) string {
 		bucket := e.Time.Truncate(iv)
-		key := fmt.Sprintf("%sworkspaceId=%s/date=%s/auditlogs_%s.json", prefix, e.WorkspaceID, bucket.UTC().Format(time.DateOnly),
+		return fmt.Sprintf("%sworkspaceId=%s/date=%s/auditlogs_%s.json", prefix, e.WorkspaceID, bucket.UTC().Format(time.DateOnly),
 			stableHex(32, w.Scenario.Seed, "object", e.WorkspaceID, bucket.Unix()))
-		o := d.objects[key]
+	})
+	return d
+}
+
+// groupIntoObjects puts each event into the object keyOf names; keys come back sorted and each
+// object's events in delivery order, so output does not depend on map iteration.
+func groupIntoObjects(events []AuditEvent, keyOf func(*AuditEvent) string) (map[string]*object, []string) {
+	objects := map[string]*object{}
+	var keys []string
+	for i := range events {
+		e := &events[i]
+		key := keyOf(e)
+		o := objects[key]
 		if o == nil {
 			o = &object{key: key}
-			d.objects[key] = o
-			d.keys = append(d.keys, key)
+			objects[key] = o
+			keys = append(keys, key)
 		}
 		o.events = append(o.events, e)
 	}
-	sort.Strings(d.keys)
-	for _, o := range d.objects {
+	sort.Strings(keys)
+	for _, o := range objects {
 		sortByDelivery(o.events)
 	}
-	return d
+	return objects, keys
 }
 
 func sortByDelivery(evs []*AuditEvent) {
@@ -188,23 +199,11 @@ type AzureWriter struct {
 // NewAzureWriter prepares the hourly files of a world.
 func NewAzureWriter(w *World, store ObjectStore) *AzureWriter {
 	a := &AzureWriter{store: store, resourceID: AzureResourceID(w.Scenario.Workspace), files: map[string]*object{}}
-	for i := range w.Events {
-		e := &w.Events[i]
+	a.files, a.keys = groupIntoObjects(w.Events, func(e *AuditEvent) string {
 		h := e.Time.UTC()
-		key := fmt.Sprintf("insights-logs-%s/resourceId=%s/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json",
+		return fmt.Sprintf("insights-logs-%s/resourceId=%s/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json",
 			strings.ToLower(e.ServiceName), a.resourceID, h.Year(), h.Month(), h.Day(), h.Hour())
-		o := a.files[key]
-		if o == nil {
-			o = &object{key: key}
-			a.files[key] = o
-			a.keys = append(a.keys, key)
-		}
-		o.events = append(o.events, e)
-	}
-	sort.Strings(a.keys)
-	for _, o := range a.files {
-		sortByDelivery(o.events)
-	}
+	})
 	return a
 }
 

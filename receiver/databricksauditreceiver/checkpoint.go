@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -60,4 +61,13 @@ func (s *checkpointStore) save(ctx context.Context, v any) error {
 
 func (s *checkpointStore) close(ctx context.Context) error {
 	return s.client.Close(ctx)
+}
+
+// lagSince is the checkpoint lag of a source whose progress mark is unixNano (0 = no mark yet,
+// so no lag to report).
+func lagSince(now time.Time, unixNano int64) (time.Duration, bool) {
+	if unixNano == 0 {
+		return 0, false
+	}
+	return now.Sub(time.Unix(0, unixNano)), true
 }

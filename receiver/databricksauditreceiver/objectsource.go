@@ -87,11 +87,7 @@ func (s *objectSource) publish() {
 }
 
 func (s *objectSource) checkpointLag(now time.Time) (time.Duration, bool) {
-	ns := s.lastFullScan.Load()
-	if ns == 0 {
-		return 0, false
-	}
-	return now.Sub(time.Unix(0, ns)), true
+	return lagSince(now, s.lastFullScan.Load())
 }
 
 // poll lists the bucket and reads what is new, oldest objects first.

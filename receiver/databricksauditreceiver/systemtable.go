@@ -73,11 +73,7 @@ func (s *tableSource) publish() {
 }
 
 func (s *tableSource) checkpointLag(now time.Time) (time.Duration, bool) {
-	ns := s.watermark.Load()
-	if ns == 0 {
-		return 0, false
-	}
-	return now.Sub(time.Unix(0, ns)), true
+	return lagSince(now, s.watermark.Load())
 }
 
 // window returns the time range of the next poll.
