@@ -11,7 +11,7 @@ import (
 // retryWarningInterval bounds how often one kind of retried failure is reported: a storm of
 // 500s that the retries absorb must still be visible to an operator, but as one line per
 // kind and interval, never one per request.
-const retryWarningInterval = time.Minute
+const retryWarningInterval = 30 * time.Second
 
 // retryWarnings logs the first retried failure of each kind (HTTP status or "network", and
 // the endpoint: a storm on one API must not hide one on another) at WARN and then at most
