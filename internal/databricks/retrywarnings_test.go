@@ -18,7 +18,7 @@ func TestRetryWarningsOnePerKindAndInterval(t *testing.T) {
 	var w retryWarnings
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 50; i++ { // a 500 storm inside one interval
-		w.report(logger, t0.Add(time.Duration(i)*time.Second), outcomeKind(500, nil), "GET", "/api/2.1/clusters/list", zap.Int("status", 500))
+		w.report(logger, t0.Add(time.Duration(i)*retryWarningInterval/100), outcomeKind(500, nil), "GET", "/api/2.1/clusters/list", zap.Int("status", 500))
 	}
 	w.report(logger, t0.Add(2*time.Second), outcomeKind(429, nil), "GET", "/api/2.1/clusters/list", zap.Int("status", 429))
 	w.report(logger, t0.Add(3*time.Second), outcomeKind(0, assert.AnError), "GET", "/api/2.1/clusters/list", zap.Error(assert.AnError))
