@@ -194,12 +194,13 @@ type tier2 struct {
 	ports    collectorPorts
 	stateDir string
 	outDirs  []string
+	extraEnv []string // settings of the variant (e.g. the Kafka brokers)
 	proc     *runningCollector
 }
 
-func startTier2(t *testing.T, name, config string) *tier2 {
+func startTier2(t *testing.T, name, config string, extraEnv ...string) *tier2 {
 	t.Helper()
-	d := &tier2{name: name, config: config, ports: newCollectorPorts(t), stateDir: t.TempDir()}
+	d := &tier2{name: name, config: config, ports: newCollectorPorts(t), stateDir: t.TempDir(), extraEnv: extraEnv}
 	d.start(t)
 	return d
 }
@@ -210,6 +211,7 @@ func (d *tier2) start(t *testing.T) {
 	d.outDirs = append(d.outDirs, out)
 	env := append(d.ports.env(), detectorSettings...)
 	env = append(env, "SCALEOUT_STATE_DIR="+d.stateDir, "SCALEOUT_OUT_DIR="+out)
+	env = append(env, d.extraEnv...)
 	d.proc = startCollector(t, shippedScaleOutConfig(t, d.config), env...)
 	waitHealthy(t, d.name, d.ports.health)
 }
@@ -247,11 +249,46 @@ func (a *agent) start(t *testing.T, detectors []*tier2, spray *tier2) {
 		"SCALEOUT_DELIVERY_URL="+a.feed.url(),
 		"SCALEOUT_POLL_INTERVAL=1s",
 		"SCALEOUT_RETENTION=400h",
-		"SCALEOUT_BACKEND_RETRY=2m",
 		"SCALEOUT_DETECTORS="+hostList(detectors),
 		"SCALEOUT_SPRAY_DETECTORS="+hostList([]*tier2{spray}),
 	)...)
 	waitHealthy(t, "agent", a.ports.health)
+}
+
+// acceptedRecords is how many audit records the agent's receiver has handed to its pipelines
+// (its own telemetry): records the agent holds even when no detector has received them yet.
+func (a *agent) acceptedRecords(t *testing.T) (int, error) {
+	t.Helper()
+	return telemetryCounter("http://127.0.0.1:"+a.ports.telemetryPort+"/metrics",
+		"otelcol_receiver_accepted_log_records", `receiver="databricks_audit/delivery"`)
+}
+
+// telemetryCounter sums the samples of a collector's Prometheus self-telemetry whose metric name
+// starts with name (the exporter may add _total) and whose labels contain label.
+func telemetryCounter(url, name, label string) (int, error) {
+	code, body, err := httpGet(url)
+	if err != nil {
+		return 0, err
+	}
+	if code != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: status %d", url, code)
+	}
+	total, found := 0.0, false
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name) || !strings.Contains(line, label) {
+			continue
+		}
+		fields := strings.Fields(line)
+		var v float64
+		if _, err := fmt.Sscan(fields[len(fields)-1], &v); err != nil {
+			return 0, fmt.Errorf("sample %q: %v", line, err)
+		}
+		total, found = total+v, true
+	}
+	if !found {
+		return 0, fmt.Errorf("no %s{%s} sample yet", name, label)
+	}
+	return int(total), nil
 }
 
 func hostList(ds []*tier2) string {
@@ -359,10 +396,13 @@ type sinkContents struct {
 	identities   map[string]bool           // user.email of the audit records
 	findings     map[string]int            // "rule|entity" -> findings
 	byRule       map[string]map[string]int // rule -> entity -> findings
+	resources    map[string]string         // databricks.event_id -> its resource's attributes
+	routingCopy  int                       // records still carrying the Kafka hop's databricks.routing.resource
 }
 
 func newSinkContents() *sinkContents {
-	return &sinkContents{eventIDs: map[string]int{}, identities: map[string]bool{}, findings: map[string]int{}, byRule: map[string]map[string]int{}}
+	return &sinkContents{eventIDs: map[string]int{}, identities: map[string]bool{}, findings: map[string]int{},
+		byRule: map[string]map[string]int{}, resources: map[string]string{}}
 }
 
 func (s *sinkContents) uniqueEvents() int { return len(s.eventIDs) }
@@ -390,6 +430,10 @@ func (s *sinkContents) findingKeys() []string {
 // merge adds another sink's contents (the union of several instances' outputs).
 func (s *sinkContents) merge(o *sinkContents) {
 	s.auditRecords += o.auditRecords
+	s.routingCopy += o.routingCopy
+	for k, v := range o.resources {
+		s.resources[k] = v
+	}
 	for k, v := range o.eventIDs {
 		s.eventIDs[k] += v
 	}
@@ -462,17 +506,22 @@ func readSinks(t *testing.T, files ...string) *sinkContents {
 func (s *sinkContents) add(ld plog.Logs) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
+		resource := fmt.Sprint(rls.At(i).Resource().Attributes().AsRaw()) // fmt sorts map keys
 		sls := rls.At(i).ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				attrs := lrs.At(k).Attributes()
+				if _, ok := attrs.Get("databricks.routing.resource"); ok {
+					s.routingCopy++
+				}
 				name, _ := attrs.Get("event.name")
 				switch name.Str() {
 				case "databricks.audit":
 					s.auditRecords++
 					id, _ := attrs.Get("databricks.event_id")
 					s.eventIDs[id.Str()]++
+					s.resources[id.Str()] = resource
 					if u, ok := attrs.Get("user.email"); ok {
 						s.identities[u.Str()] = true
 					}
