@@ -38,6 +38,7 @@ test: lint test-unit check-generated build test-e2e
 
 test-unit:
 	go test -race -timeout 20m ./...
+	go test -C test/kafkabroker -count=1 ./...
 
 ## test-e2e: the built binary against the shipped configs (build tag e2e)
 test-e2e: build
