@@ -41,6 +41,9 @@ type Config struct {
 	// given here replaces the built-in list of the same name.
 	Lists map[string][]string `mapstructure:"lists"`
 	State StateConfig         `mapstructure:"state"`
+	// Handoff hands identity state to the next owner when tier-2 instances
+	// join or leave (docs/state-handoff.md).
+	Handoff HandoffConfig `mapstructure:"handoff"`
 	// AllowedLateness: records older than the newest event time minus this
 	// still update baselines but no longer count in windows.
 	AllowedLateness time.Duration `mapstructure:"allowed_lateness"`
@@ -70,6 +73,19 @@ type StateConfig struct {
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 }
 
+// HandoffConfig: with a directory shared by every instance (an RWX volume),
+// each instance writes the state of the identities it changed there, one
+// file per identity, and a new owner reads it on first sight of an
+// identity. Empty directory = off.
+type HandoffConfig struct {
+	Directory string `mapstructure:"directory"`
+	// Interval between writes of the identities changed since the previous
+	// write (and once more on shutdown). It bounds how stale a snapshot is
+	// when an instance joins and takes identities from owners that keep
+	// running.
+	Interval time.Duration `mapstructure:"interval"`
+}
+
 var _ confmap.Validator = (*Config)(nil)
 
 func createDefaultConfig() component.Config {
@@ -87,6 +103,7 @@ func createDefaultConfig() component.Config {
 			EntityIdleTTL: 2880 * time.Hour,
 			FlushInterval: 5 * time.Second,
 		},
+		Handoff:         HandoffConfig{Interval: 30 * time.Second},
 		AllowedLateness: 15 * time.Minute,
 		MaxFutureSkew:   5 * time.Minute,
 		MaxEventIDs:     10,
@@ -179,6 +196,9 @@ func (c *Config) Validate() error {
 	}
 	if c.State.FlushInterval <= 0 {
 		errs = append(errs, errors.New("state::flush_interval: must be greater than 0"))
+	}
+	if c.Handoff.Directory != "" && c.Handoff.Interval <= 0 {
+		errs = append(errs, errors.New("handoff::interval: must be greater than 0"))
 	}
 	if c.AllowedLateness < 0 {
 		errs = append(errs, errors.New("allowed_lateness: must not be negative"))

@@ -39,6 +39,7 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 5*time.Second, cfg.State.FlushInterval)
 	assert.Equal(t, 15*time.Minute, cfg.AllowedLateness)
 	assert.Equal(t, 10, cfg.MaxEventIDs)
+	assert.Equal(t, HandoffConfig{Interval: 30 * time.Second}, cfg.Handoff, "handoff is off by default")
 	compiled, err := cfg.compile(component.TelemetrySettings{})
 	require.NoError(t, err)
 	// S10 and the sensitive-table rules stay compiled but inactive without lists.
@@ -65,6 +66,13 @@ func TestConfigCustom(t *testing.T) {
 	assert.NotContains(t, ids, "DBX-S11", "disabled by override")
 }
 
+func TestConfigHandoff(t *testing.T) {
+	cfg := loadConfig(t, "handoff")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, HandoffConfig{Directory: "/var/lib/otelcol/anomaly-handoff", Interval: time.Minute}, cfg.Handoff)
+	assert.Equal(t, 720*time.Hour, cfg.State.EntityIdleTTL, "snapshots expire with the entities")
+}
+
 func TestConfigNoBuiltin(t *testing.T) {
 	cfg := loadConfig(t, "no_builtin")
 	require.NoError(t, confmap.Validate(cfg))
@@ -83,6 +91,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad_emit", []string{`emit: "sideways"`}},
 		{"bad_timezone", []string{"timezone:"}},
 		{"bad_state", []string{"state::max_entities"}},
+		{"bad_handoff", []string{"handoff::interval: must be greater than 0"}},
 		{"bad_override_value", []string{"rule DBX-W01: window: must be greater than 0"}},
 		{"unknown_list", []string{"rule LISTY: where:", `unknown list "nope"`}},
 	}

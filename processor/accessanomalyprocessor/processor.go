@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,11 @@ type anomalyProcessor struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	flushMu sync.Mutex
+
+	handoff       *handoffStore // nil when handoff is off
+	handoffMu     sync.Mutex    // one handoff write at a time
+	handoffCancel context.CancelFunc
+	handoffDone   chan struct{}
 }
 
 func newAnomalyProcessor(cfg *Config, set processor.Settings) (*anomalyProcessor, error) {
@@ -122,6 +128,9 @@ func (p *anomalyProcessor) start(ctx context.Context, host component.Host) error
 		eng.SetLoader(client.Get, func() { p.tb.AccessAnomalyStorageErrors.Add(context.Background(), 1) })
 		p.logger.Info("access_anomaly: state restored", zap.Int("entities", eng.EntityCount()))
 	}
+	if p.cfg.Handoff.Directory != "" {
+		p.startHandoff(eng)
+	}
 	p.eng.Store(eng)
 	p.client = client
 	if p.cfg.StorageID != nil {
@@ -130,6 +139,26 @@ func (p *anomalyProcessor) start(ctx context.Context, host component.Host) error
 		go p.flushLoop(loopCtx, eng, client, p.done)
 	}
 	return p.registerGauges()
+}
+
+// startHandoff connects the engine to the handoff directory. An unusable
+// directory is reported, not fatal: detection works without handoff, and
+// a volume mounted late is picked up by the next write.
+func (p *anomalyProcessor) startHandoff(eng *engine.Engine) {
+	store := newHandoffStore(p.cfg, p.logger, p.tb)
+	if err := os.MkdirAll(store.dir, 0o770); err != nil {
+		store.failed(handoffOpWrite, 1, err)
+	}
+	eng.SetHandoff(store.load, p.cfg.Handoff.Interval,
+		func() { p.tb.AccessAnomalyHandoffLoads.Add(context.Background(), 1) },
+		func(identity string, err error) {
+			store.failed(handoffOpLoad, 1, fmt.Errorf("identity %q: %w", identity, err))
+		})
+	p.handoff = store
+	ctx, cancel := context.WithCancel(context.Background())
+	p.handoffCancel, p.handoffDone = cancel, make(chan struct{})
+	go p.handoffLoop(ctx, eng, p.handoffDone)
+	p.logger.Info("access_anomaly: state handoff enabled", zap.String("directory", store.dir), zap.Duration("interval", p.cfg.Handoff.Interval))
 }
 
 func (p *anomalyProcessor) flushLoop(ctx context.Context, eng *engine.Engine, client storage.Client, done chan struct{}) {
@@ -187,6 +216,19 @@ func (p *anomalyProcessor) shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 		p.cancel, p.done = nil, nil
+	}
+	if p.handoffCancel != nil {
+		p.handoffCancel()
+		select {
+		case <-p.handoffDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		p.handoffCancel, p.handoffDone = nil, nil
+		// The next owner of every identity changed since the last periodic
+		// write reads this.
+		p.writeHandoff(ctx, p.engine(), false)
+		p.handoff = nil
 	}
 	if p.client == nil {
 		return nil

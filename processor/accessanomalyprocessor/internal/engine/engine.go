@@ -94,6 +94,12 @@ type Engine struct {
 	stateBytes int64
 	loggedErr  map[string]bool
 	storageErr func()
+
+	handoffLoad    HandoffLoader
+	handoffRecheck time.Duration
+	handoffAdopted func()
+	handoffFailed  func(identity string, err error)
+	handoffPending map[string]HandoffSnapshot // evicted at the cap before being handed off
 }
 
 // New builds an engine from a compiled rule set. The engine takes the
@@ -398,6 +404,12 @@ func (e *Engine) evaluate(c *evalCtx, nowNs int64, out *[]*Finding) {
 	var ident *entity
 	if ev.identity != "" {
 		ident = e.entityFor(c, e.identity, ev.identity)
+		if e.handoffLoad != nil && (ident.handoffUnchecked || ev.time-ident.last >= int64(e.handoffRecheck)) {
+			// First sight in this process, or back after a silence long
+			// enough for another owner to have handled it meanwhile.
+			ident.handoffUnchecked = false
+			e.adoptHandoff(c.ctx, ident)
+		}
 	}
 	for _, r := range e.candidates(ev.service, ev.action) {
 		if r.noise != 0 && c.noisy(r.noise) {
@@ -440,6 +452,7 @@ func (e *Engine) evaluate(c *evalCtx, nowNs int64, out *[]*Finding) {
 	if ident != nil {
 		ident.recordActivity(ev.time, e.hourOfWeek(ev.time))
 		ident.dirty = true
+		ident.handoffDirty = true
 	}
 }
 
@@ -490,6 +503,7 @@ func (e *Engine) entityFor(c *evalCtx, s *groupSpace, key string) *entity {
 			}
 		}
 	}
+	ent.handoffUnchecked = true
 	for e.lru.n >= e.cfg.MaxEntities && e.lru.tail != nil {
 		e.evict(e.lru.tail, EvictMaxEntities)
 	}
@@ -502,6 +516,11 @@ func (e *Engine) evict(ent *entity, reason string) {
 	e.lru.remove(ent)
 	delete(ent.space.entities, ent.key)
 	e.obs.Evicted(reason)
+	if ent.handoffDirty && reason == EvictMaxEntities && e.handoffPending != nil {
+		if s, err := e.handoffSnapshotLocked(ent); err == nil {
+			e.handoffPending[ent.key] = s
+		}
+	}
 	if e.load == nil {
 		e.stateBytes -= int64(ent.persisted)
 		return

@@ -43,8 +43,13 @@ type entity struct {
 
 	prev, next *entity // LRU, most recent at the head
 	dirty      bool
-	persisted  int    // bytes of the last stored snapshot
-	seenSeq    uint64 // record sequence that last updated the summary
+	// handoffDirty: changed since the last handoff write (identities only).
+	handoffDirty bool
+	// handoffUnchecked: not yet compared with the handoff directory since
+	// this process created or restored it.
+	handoffUnchecked bool
+	persisted        int    // bytes of the last stored snapshot
+	seenSeq          uint64 // record sequence that last updated the summary
 }
 
 func (e *entity) state(r *compiledRule) any {

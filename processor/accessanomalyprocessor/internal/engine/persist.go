@@ -269,6 +269,7 @@ func (e *Engine) Restore(get func(key string) ([]byte, error), walk func(fn func
 			return nil
 		}
 		e.stateBytes += int64(len(value))
+		ent.handoffUnchecked = true
 		s.entities[ek] = ent
 		e.lru.pushFront(ent)
 		return nil

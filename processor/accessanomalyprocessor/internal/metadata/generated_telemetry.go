@@ -33,6 +33,9 @@ type TelemetryBuilder struct {
 	AccessAnomalyEvaluationDuration   metric.Float64Histogram
 	AccessAnomalyFindings             metric.Int64Counter
 	AccessAnomalyFindingsSuppressed   metric.Int64Counter
+	AccessAnomalyHandoffFailures      metric.Int64Counter
+	AccessAnomalyHandoffLoads         metric.Int64Counter
+	AccessAnomalyHandoffWrites        metric.Int64Counter
 	AccessAnomalyRecordsFutureClamped metric.Int64Counter
 	AccessAnomalyRecordsLate          metric.Int64Counter
 	AccessAnomalyRecordsRejected      metric.Int64Counter
@@ -138,6 +141,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_access_anomaly_findings_suppressed",
 		metric.WithDescription("Findings folded into an open suppression window instead of being emitted, by rule. [Development]"),
 		metric.WithUnit("{finding}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AccessAnomalyHandoffFailures, err = builder.meter.Int64Counter(
+		"otelcol_access_anomaly_handoff_failures",
+		metric.WithDescription("Failed handoff operations, by operation (load, write, cleanup); processing continues with the local state. [Development]"),
+		metric.WithUnit("{error}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AccessAnomalyHandoffLoads, err = builder.meter.Int64Counter(
+		"otelcol_access_anomaly_handoff_loads",
+		metric.WithDescription("Identity states adopted from the handoff directory on first sight (the snapshot was newer than the local state). [Development]"),
+		metric.WithUnit("{identity}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AccessAnomalyHandoffWrites, err = builder.meter.Int64Counter(
+		"otelcol_access_anomaly_handoff_writes",
+		metric.WithDescription("Identity snapshots written to the handoff directory, by result (written, superseded = a newer snapshot of another owner was kept). [Development]"),
+		metric.WithUnit("{identity}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AccessAnomalyRecordsFutureClamped, err = builder.meter.Int64Counter(

@@ -32,6 +32,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AccessAnomalyEvaluationDuration.Record(context.Background(), 1)
 	tb.AccessAnomalyFindings.Add(context.Background(), 1)
 	tb.AccessAnomalyFindingsSuppressed.Add(context.Background(), 1)
+	tb.AccessAnomalyHandoffFailures.Add(context.Background(), 1)
+	tb.AccessAnomalyHandoffLoads.Add(context.Background(), 1)
+	tb.AccessAnomalyHandoffWrites.Add(context.Background(), 1)
 	tb.AccessAnomalyRecordsFutureClamped.Add(context.Background(), 1)
 	tb.AccessAnomalyRecordsLate.Add(context.Background(), 1)
 	tb.AccessAnomalyRecordsRejected.Add(context.Background(), 1)
@@ -49,6 +52,15 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAccessAnomalyFindingsSuppressed(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAccessAnomalyHandoffFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAccessAnomalyHandoffLoads(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAccessAnomalyHandoffWrites(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAccessAnomalyRecordsFutureClamped(t, testTel,
