@@ -175,15 +175,39 @@ func (c *Client) call(ctx context.Context, mode retryMode, method, path string, 
 	var raw []byte
 	err := c.api.Do(withRetryMode(ctx, mode), method, path, headers, query, body, &raw)
 	if err != nil {
-		return &EndpointError{Method: method, Path: path, Err: err}
+		return &EndpointError{Method: method, Path: path, Err: contextCause(ctx, err)}
 	}
 	if out == nil {
 		return nil
 	}
+	return decodeBody(method, path, raw, out)
+}
+
+// decodeBody decodes an API answer into out; it is the one place a response body is parsed,
+// which the fuzz tests call directly.
+func decodeBody(method, path string, raw []byte, out any) error {
 	if err := json.Unmarshal(raw, out); err != nil {
 		return &EndpointError{Method: method, Path: path, Err: fmt.Errorf("malformed JSON response (%d bytes): %w", len(raw), err)}
 	}
 	return nil
+}
+
+// contextCause makes a failure caused by the end of ctx unwrap to context.Canceled or
+// context.DeadlineExceeded even when a layer below reported it in its own words: the SDK's
+// limiter refuses a request whose deadline is due ("rate: Wait(n=1) would exceed context
+// deadline") a moment before ctx's own timer marks it done, and callers tell a timeout from
+// an API failure with errors.Is.
+func contextCause(ctx context.Context, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("%w: %w", ctxErr, err)
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
 }
 
 // authenticate resolves credentials (and fetches or refreshes an OAuth token) before the

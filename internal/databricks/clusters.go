@@ -34,6 +34,18 @@ func (c *Client) ListClusters(ctx context.Context) ([]compute.ClusterDetails, er
 // oldest first. It asks in the legacy limit/offset style and follows whichever paging the
 // server answers with: the legacy next_page request object, or next_page_token.
 func (c *Client) ClusterEvents(ctx context.Context, clusterID string, startTimeMillis int64) ([]compute.ClusterEvent, error) {
+	return collectClusterEvents(ctx, clusterID, startTimeMillis, func(ctx context.Context, req compute.GetEvents) (compute.GetEventsResponse, error) {
+		var page compute.GetEventsResponse
+		err := c.call(ctx, retryIdempotent, http.MethodPost, pathClustersEvents, nil, req, &page)
+		return page, err
+	})
+}
+
+// collectClusterEvents does the paging, filtering and ordering of ClusterEvents over fetch,
+// one request per page.
+func collectClusterEvents(ctx context.Context, clusterID string, startTimeMillis int64,
+	fetch func(ctx context.Context, req compute.GetEvents) (compute.GetEventsResponse, error),
+) ([]compute.ClusterEvent, error) {
 	endpoint := http.MethodPost + " " + pathClustersEvents
 	req := compute.GetEvents{
 		ClusterId: clusterID,
@@ -44,8 +56,8 @@ func (c *Client) ClusterEvents(ctx context.Context, clusterID string, startTimeM
 	var events []compute.ClusterEvent
 	seen := map[string]struct{}{}
 	for {
-		var page compute.GetEventsResponse
-		if err := c.call(ctx, retryIdempotent, http.MethodPost, pathClustersEvents, nil, req, &page); err != nil {
+		page, err := fetch(ctx, req)
+		if err != nil {
 			return nil, err
 		}
 		events = append(events, page.Events...)

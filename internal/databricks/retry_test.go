@@ -3,6 +3,7 @@ package databricks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -32,7 +33,8 @@ func TestRetryAfterIsHonouredOn429(t *testing.T) {
 	assert.GreaterOrEqual(t, elapsed, 2*time.Second, "Retry-After: 2 must be waited out")
 	assert.Less(t, elapsed, 4*time.Second)
 	assert.Equal(t, 2, fw.count("GET /api/2.0/sql/warehouses"), "one throttled attempt and one retry, no storm")
-	assert.Equal(t, Stats{Requests: 2, Errors: 1, Throttles: 1, Retries: 1}, c.Stats())
+	assert.Equal(t, Stats{Requests: 2, Errors: 1, Throttles: 1, Retries: 1,
+		ErrorsByClass: [NumErrorClasses]int64{ErrorClass4xx: 1}, RetriesByClass: [NumErrorClasses]int64{ErrorClass4xx: 1}}, c.Stats())
 }
 
 func TestRetryAfterAsHTTPDate(t *testing.T) {
@@ -54,12 +56,13 @@ func TestTransientFailuresBackOffAndSucceed(t *testing.T) {
 		status        int
 		failures      int
 		wantThrottles int64
+		wantClass     ErrorClass
 	}{
-		{"503 without Retry-After", http.StatusServiceUnavailable, 2, 2},
-		{"429 without Retry-After", http.StatusTooManyRequests, 1, 1},
-		{"500", http.StatusInternalServerError, 3, 0},
-		{"502", http.StatusBadGateway, 1, 0},
-		{"504", http.StatusGatewayTimeout, 2, 0},
+		{"503 without Retry-After", http.StatusServiceUnavailable, 2, 2, ErrorClass5xx},
+		{"429 without Retry-After", http.StatusTooManyRequests, 1, 1, ErrorClass4xx},
+		{"500", http.StatusInternalServerError, 3, 0, ErrorClass5xx},
+		{"502", http.StatusBadGateway, 1, 0, ErrorClass5xx},
+		{"504", http.StatusGatewayTimeout, 2, 0, ErrorClass5xx},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,8 +73,11 @@ func TestTransientFailuresBackOffAndSucceed(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, whs, 1)
 			assert.Equal(t, tt.failures+1, fw.count("GET /api/2.0/sql/warehouses"))
+			var byClass [NumErrorClasses]int64
+			byClass[tt.wantClass] = int64(tt.failures)
 			assert.Equal(t, Stats{Requests: int64(tt.failures + 1), Errors: int64(tt.failures),
-				Throttles: tt.wantThrottles, Retries: int64(tt.failures)}, c.Stats())
+				Throttles: tt.wantThrottles, Retries: int64(tt.failures),
+				ErrorsByClass: byClass, RetriesByClass: byClass}, c.Stats())
 		})
 	}
 }
@@ -80,11 +86,12 @@ func TestClientErrorsAreNotRetried(t *testing.T) {
 	tests := []struct {
 		status int
 		code   string
+		class  ErrorClass
 	}{
-		{http.StatusBadRequest, "INVALID_PARAMETER_VALUE"},
-		{http.StatusForbidden, "PERMISSION_DENIED"},
-		{http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST"},
-		{http.StatusNotImplemented, "NOT_IMPLEMENTED"},
+		{http.StatusBadRequest, "INVALID_PARAMETER_VALUE", ErrorClass4xx},
+		{http.StatusForbidden, "PERMISSION_DENIED", ErrorClass4xx},
+		{http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", ErrorClass4xx},
+		{http.StatusNotImplemented, "NOT_IMPLEMENTED", ErrorClass5xx},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
@@ -92,9 +99,13 @@ func TestClientErrorsAreNotRetried(t *testing.T) {
 			fw.handle("GET /api/2.1/clusters/list", func(w http.ResponseWriter, _ *http.Request) {
 				writeAPIError(w, tt.status, tt.code, "no way")
 			})
-			_, err := fw.client().ListClusters(context.Background())
+			c := fw.client()
+			_, err := c.ListClusters(context.Background())
 			require.Error(t, err)
 			assert.Equal(t, "GET /api/2.1/clusters/list: HTTP "+strconv.Itoa(tt.status)+" "+tt.code+": no way", err.Error())
+			var errorsByClass [NumErrorClasses]int64
+			errorsByClass[tt.class] = 1
+			assert.Equal(t, Stats{Requests: 1, Errors: 1, ErrorsByClass: errorsByClass}, c.Stats(), "counted once, in its class, and not retried")
 			var apiErr *apierr.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, tt.status, apiErr.StatusCode)
@@ -220,5 +231,33 @@ func TestDroppedConnectionIsRetried(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, whs, 1)
 	assert.Equal(t, 2, fw.count("GET /api/2.0/sql/warehouses"))
-	assert.Equal(t, int64(1), c.Stats().Retries)
+	st := c.Stats()
+	assert.Equal(t, int64(1), st.Retries)
+	assert.Equal(t, [NumErrorClasses]int64{ErrorClassNetwork: 1}, st.ErrorsByClass, "a body cut off is a network error")
+	assert.Equal(t, [NumErrorClasses]int64{ErrorClassNetwork: 1}, st.RetriesByClass)
+}
+
+// dueContext has a deadline that has passed but, like a context whose timer has not fired
+// yet, no error.
+type dueContext struct{ context.Context }
+
+func (dueContext) Deadline() (time.Time, bool) { return time.Now().Add(-time.Nanosecond), true }
+
+func TestContextCauseUnwrapsToTheContextError(t *testing.T) {
+	limiterErr := errors.New("failed in rate limiter: rate: Wait(n=1) would exceed context deadline")
+	live := context.Background()
+	assert.Same(t, limiterErr, contextCause(live, limiterErr), "a live context leaves the error as it is")
+
+	due := contextCause(dueContext{live}, limiterErr)
+	assert.ErrorIs(t, due, context.DeadlineExceeded)
+	assert.ErrorIs(t, due, limiterErr)
+
+	canceled, cancel := context.WithCancel(live)
+	cancel()
+	got := contextCause(canceled, limiterErr)
+	assert.ErrorIs(t, got, context.Canceled)
+	assert.Equal(t, "context canceled: "+limiterErr.Error(), got.Error())
+
+	already := fmt.Errorf("wrapped: %w", context.DeadlineExceeded)
+	assert.Same(t, already, contextCause(canceled, already), "an error that already says so is not wrapped twice")
 }

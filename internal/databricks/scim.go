@@ -64,13 +64,25 @@ func collectSCIMPages[T any](ctx context.Context, id func(T) string,
 	}
 }
 
+func usersPage(r *iam.ListUsersResponse) scimPage[iam.User] {
+	return scimPage[iam.User]{resources: r.Resources, totalResults: r.TotalResults}
+}
+
+func groupsPage(r *iam.ListGroupsResponse) scimPage[iam.Group] {
+	return scimPage[iam.Group]{resources: r.Resources, totalResults: r.TotalResults}
+}
+
+func servicePrincipalsPage(r *iam.ListServicePrincipalResponse) scimPage[iam.ServicePrincipal] {
+	return scimPage[iam.ServicePrincipal]{resources: r.Resources, totalResults: r.TotalResults}
+}
+
 // ListUsers returns every workspace user (SCIM).
 func (c *Client) ListUsers(ctx context.Context) ([]iam.User, error) {
 	return collectSCIMPages(ctx, func(u iam.User) string { return u.Id },
 		func(ctx context.Context, query map[string]any) (scimPage[iam.User], error) {
 			var resp iam.ListUsersResponse
 			err := c.call(ctx, retryIdempotent, http.MethodGet, pathSCIMUsers, query, nil, &resp)
-			return scimPage[iam.User]{resources: resp.Resources, totalResults: resp.TotalResults}, err
+			return usersPage(&resp), err
 		})
 }
 
@@ -80,7 +92,7 @@ func (c *Client) ListGroups(ctx context.Context) ([]iam.Group, error) {
 		func(ctx context.Context, query map[string]any) (scimPage[iam.Group], error) {
 			var resp iam.ListGroupsResponse
 			err := c.call(ctx, retryIdempotent, http.MethodGet, pathSCIMGroups, query, nil, &resp)
-			return scimPage[iam.Group]{resources: resp.Resources, totalResults: resp.TotalResults}, err
+			return groupsPage(&resp), err
 		})
 }
 
@@ -90,7 +102,7 @@ func (c *Client) ListServicePrincipals(ctx context.Context) ([]iam.ServicePrinci
 		func(ctx context.Context, query map[string]any) (scimPage[iam.ServicePrincipal], error) {
 			var resp iam.ListServicePrincipalResponse
 			err := c.call(ctx, retryIdempotent, http.MethodGet, pathSCIMServicePrincipals, query, nil, &resp)
-			return scimPage[iam.ServicePrincipal]{resources: resp.Resources, totalResults: resp.TotalResults}, err
+			return servicePrincipalsPage(&resp), err
 		})
 }
 

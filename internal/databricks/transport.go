@@ -42,6 +42,45 @@ func withRetryMode(ctx context.Context, mode retryMode) context.Context {
 	return context.WithValue(ctx, retryModeKey{}, mode)
 }
 
+// ErrorClass groups failed attempts for self-telemetry. Three values keep a metric attribute
+// bounded while still telling a request or credential problem (4xx) from a flapping server
+// (5xx) and from the network.
+type ErrorClass int
+
+// Error classes, in the order of Stats.ErrorsByClass and Stats.RetriesByClass.
+const (
+	ErrorClass4xx     ErrorClass = iota // HTTP status 400-499
+	ErrorClass5xx                       // HTTP status >= 500
+	ErrorClassNetwork                   // no complete answer: connection, timeout, body cut off
+	NumErrorClasses   = 3
+)
+
+// String is the value of the "class" attribute of the receivers' api_errors/api_retries.
+func (c ErrorClass) String() string {
+	switch c {
+	case ErrorClass4xx:
+		return "4xx"
+	case ErrorClass5xx:
+		return "5xx"
+	case ErrorClassNetwork:
+		return "network"
+	}
+	return "unknown"
+}
+
+// errorClassOf classifies a failed attempt; ok is false for a successful one.
+func errorClassOf(status int, err error) (ErrorClass, bool) {
+	switch {
+	case err != nil:
+		return ErrorClassNetwork, true
+	case status >= 500:
+		return ErrorClass5xx, true
+	case status >= 400:
+		return ErrorClass4xx, true
+	}
+	return 0, false
+}
+
 // Stats are monotonic counters of the client's HTTP traffic.
 type Stats struct {
 	// Requests counts HTTP attempts sent, retries and OAuth token requests included.
@@ -52,19 +91,32 @@ type Stats struct {
 	Throttles int64
 	// Retries counts attempts that repeated an earlier failed attempt.
 	Retries int64
+	// ErrorsByClass splits Errors by ErrorClass; the elements add up to Errors.
+	ErrorsByClass [NumErrorClasses]int64
+	// RetriesByClass splits Retries by the ErrorClass of the failure each one repeated.
+	RetriesByClass [NumErrorClasses]int64
 }
 
 type counters struct {
-	requests, errors, throttles, retries atomic.Int64
+	requests, throttles atomic.Int64
+	// Totals are derived from the per-class counts, so that a snapshot taken while an
+	// attempt is being counted never shows a total that disagrees with its classes.
+	errors, retries [NumErrorClasses]atomic.Int64
 }
 
+func (c *counters) failed(class ErrorClass) { c.errors[class].Add(1) }
+
+func (c *counters) retried(class ErrorClass) { c.retries[class].Add(1) }
+
 func (c *counters) snapshot() Stats {
-	return Stats{
-		Requests:  c.requests.Load(),
-		Errors:    c.errors.Load(),
-		Throttles: c.throttles.Load(),
-		Retries:   c.retries.Load(),
+	s := Stats{Requests: c.requests.Load(), Throttles: c.throttles.Load()}
+	for i := range NumErrorClasses {
+		s.ErrorsByClass[i] = c.errors[i].Load()
+		s.RetriesByClass[i] = c.retries[i].Load()
+		s.Errors += s.ErrorsByClass[i]
+		s.Retries += s.RetriesByClass[i]
 	}
+	return s
 }
 
 // retryingTransport is the single place where rate limiting, per-attempt timeouts,
@@ -105,6 +157,8 @@ func (t *retryingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		if resp != nil {
 			status = resp.StatusCode
 		}
+		// Only failures are retried (429, 5xx, network errors), and each has a class.
+		class, _ := errorClassOf(status, err)
 		t.warnings.report(t.logger, t.now(), outcomeKind(status, err)+" "+req.Method+" "+req.URL.Path, req.Method, req.URL.Path, describeOutcome(resp, err))
 		t.logger.Debug("Retrying Databricks API request",
 			zap.String("method", req.Method), zap.String("path", req.URL.Path),
@@ -112,7 +166,7 @@ func (t *retryingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		if err := sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("giving up after %d attempt(s): %w", attempt, err)
 		}
-		t.stats.retries.Add(1)
+		t.stats.retried(class)
 	}
 }
 
@@ -134,7 +188,7 @@ func (t *retryingTransport) attempt(ctx context.Context, req *http.Request, body
 	t.stats.requests.Add(1)
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
-		t.stats.errors.Add(1)
+		t.stats.failed(ErrorClassNetwork)
 		return nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
@@ -143,13 +197,13 @@ func (t *retryingTransport) attempt(ctx context.Context, req *http.Request, body
 		err = fmt.Errorf("response body exceeds %d bytes", maxResponseBytes)
 	}
 	if err != nil {
-		t.stats.errors.Add(1)
+		t.stats.failed(ErrorClassNetwork)
 		return nil, fmt.Errorf("reading response body: %w", err)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	resp.ContentLength = int64(len(data))
-	if resp.StatusCode >= 400 {
-		t.stats.errors.Add(1)
+	if class, failed := errorClassOf(resp.StatusCode, nil); failed {
+		t.stats.failed(class)
 	}
 	if isThrottle(resp.StatusCode) {
 		t.stats.throttles.Add(1)

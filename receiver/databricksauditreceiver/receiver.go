@@ -182,6 +182,16 @@ func (r *auditReceiver) registerGauges(src pollSource, stats func() databricks.S
 			tb.RegisterDatabricksAuditAPIThrottlesCallback(func(_ context.Context, o metric.Int64Observer) error {
 				o.Observe(stats().Throttles)
 				return nil
+			}),
+			// Read from the client's own counters at collection time: a failure the retries
+			// absorbed fails no poll, and the client warns of it at most once per kind every 30 s.
+			tb.RegisterDatabricksAuditAPIErrorsCallback(func(_ context.Context, o metric.Int64Observer) error {
+				databricks.ObserveByClass(o, stats().ErrorsByClass)
+				return nil
+			}),
+			tb.RegisterDatabricksAuditAPIRetriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+				databricks.ObserveByClass(o, stats().RetriesByClass)
+				return nil
 			}))
 	}
 	if tracked != nil {

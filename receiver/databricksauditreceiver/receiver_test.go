@@ -2,6 +2,7 @@ package databricksauditreceiver
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
@@ -212,4 +214,53 @@ func TestReceiverShutdownCancelsRunningStatement(t *testing.T) {
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
 	assert.Equal(t, []string{"stmt-1"}, fw.cancelled, "the statement is cancelled on the warehouse")
+}
+
+// TestAPIErrorsAndRetriesAreCounted: a failure the client's retries absorb leaves no failed
+// poll and no log line, so the error and retry counters are the only trace of it.
+func TestAPIErrorsAndRetriesAreCounted(t *testing.T) {
+	fw := newFakeWarehouse(t)
+	now := time.Now().UTC()
+	fw.add(auditRow{id: "e1", t: now.Add(-30 * time.Minute), action: "getTable", status: "200"})
+	// The statement submission is not retried on a 500 (it has side effects): that poll fails
+	// and the next one submits again, is throttled once, retried, and succeeds.
+	fw.failures = []int{http.StatusInternalServerError, http.StatusTooManyRequests}
+	cfg := createDefaultConfig().(*Config)
+	cfg.Source = sourceSystemTable
+	cfg.Endpoint = fw.srv.URL
+	cfg.Token = configopaque.String(warehouseToken)
+	cfg.MaxRequestsPerSecond = 1000
+	cfg.SystemTable.WarehouseID = "wh-1"
+	cfg.SystemTable.PollInterval = 20 * time.Millisecond
+
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	sink := &consumertest.LogsSink{}
+	r, err := newAuditReceiver(cfg, metadatatest.NewSettings(tt), sink)
+	require.NoError(t, err)
+	r.newClient = func(cc databricks.ClientConfig, logger *zap.Logger) (auditQuerier, func() databricks.Stats, func(), error) {
+		c, err := databricks.New(cc, logger,
+			databricks.WithRetryPolicy(databricks.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, Multiplier: 1, MaxElapsedTime: time.Minute}),
+			databricks.WithPollPolicy(databricks.PollPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return c, c.Stats, c.Close, nil
+	}
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 1 }, 10*time.Second, 5*time.Millisecond)
+
+	class := func(c string) attribute.Set { return attribute.NewSet(attribute.String("class", c)) }
+	metadatatest.AssertEqualDatabricksAuditAPIErrors(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: class("4xx"), Value: 1},
+		{Attributes: class("5xx"), Value: 1},
+		{Attributes: class("network"), Value: 0},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualDatabricksAuditAPIRetries(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: class("4xx"), Value: 1},
+		{Attributes: class("5xx"), Value: 0},
+		{Attributes: class("network"), Value: 0},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualDatabricksAuditAPIThrottles(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 }

@@ -52,6 +52,8 @@ type fakeWarehouse struct {
 	// running keeps every statement RUNNING, as on a slow or starting warehouse.
 	running   bool
 	cancelled []string
+	// failures are answered, in order, to the next requests instead of the real answer.
+	failures []int
 }
 
 var auditColumns = []struct{ name, typ string }{
@@ -83,6 +85,16 @@ func newFakeWarehouse(t *testing.T) *fakeWarehouse {
 	fw.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+warehouseToken {
 			http.Error(w, `{"error_code":"UNAUTHENTICATED"}`, http.StatusUnauthorized)
+			return
+		}
+		fw.mu.Lock()
+		var status int
+		if len(fw.failures) > 0 {
+			status, fw.failures = fw.failures[0], fw.failures[1:]
+		}
+		fw.mu.Unlock()
+		if status != 0 {
+			http.Error(w, `{"error_code":"INTERNAL_ERROR","message":"injected"}`, status)
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -11,6 +11,8 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/iam"
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 	"github.com/databricks/databricks-sdk-go/service/sql"
+
+	"github.com/otelcol-databricks/otelcol-databricks/internal/databricks"
 )
 
 // workspaceAPI is the subset of the shared Databricks client (internal/databricks) this receiver
@@ -28,9 +30,9 @@ type workspaceAPI interface {
 	ListServicePrincipals(ctx context.Context) ([]iam.ServicePrincipal, error)
 	QueryNodeTimeline(ctx context.Context, q tableQuery, fn func(rows []nodeTimelineRow, bad []rowError) error) error
 	QueryBillingUsage(ctx context.Context, q tableQuery, fn func(rows []billingUsageRow, bad []rowError) error) error
-	// Requests is the monotonic count of HTTP requests the client has sent (self-telemetry and
-	// the per-scrape cost figure).
-	Requests() int64
+	// Stats are the client's monotonic traffic counters: requests (the per-scrape cost figure),
+	// errors and retries (self-telemetry).
+	Stats() databricks.Stats
 	// WorkspaceID returns the numeric workspace id when the client knows it, else "".
 	WorkspaceID(ctx context.Context) string
 	// Host is the workspace URL the client talks to (endpoint, or DATABRICKS_HOST).

@@ -34,8 +34,6 @@ func (a clientAdapter) ListRuns(ctx context.Context, q runsQuery) ([]jobs.BaseRu
 	})
 }
 
-func (a clientAdapter) Requests() int64 { return a.Stats().Requests }
-
 // WorkspaceID asks the workspace for its id (SCIM Me); "" when it cannot tell, in which case
 // the scraper falls back to the host name and asks again next cycle.
 func (a clientAdapter) WorkspaceID(ctx context.Context) string {

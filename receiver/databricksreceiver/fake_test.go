@@ -14,6 +14,8 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 	"github.com/databricks/databricks-sdk-go/service/sql"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/otelcol-databricks/otelcol-databricks/internal/databricks"
 )
 
 // Page sizes of internal/databricks, so that the fake reports the HTTP requests a real client
@@ -201,10 +203,10 @@ func (f *fakeWorkspace) QueryBillingUsage(_ context.Context, q tableQuery, fn fu
 	return fn(rows, nil)
 }
 
-func (f *fakeWorkspace) Requests() int64 {
+func (f *fakeWorkspace) Stats() databricks.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.requests
+	return databricks.Stats{Requests: f.requests}
 }
 
 func (*fakeWorkspace) WorkspaceID(context.Context) string { return "1234567890" }

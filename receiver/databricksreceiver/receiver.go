@@ -18,8 +18,10 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/collector/scraper"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-databricks/otelcol-databricks/internal/databricks"
 	"github.com/otelcol-databricks/otelcol-databricks/receiver/databricksreceiver/internal/metadata"
 )
 
@@ -87,6 +89,20 @@ func (r *databricksReceiver) start(ctx context.Context, host component.Host) err
 		return err
 	}
 	r.telemetry, err = metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return err
+	}
+	// Read from the client's own counters at collection time: a failure the retries absorbed
+	// fails no source, and the client warns of it at most once per kind every 30 s.
+	err = errors.Join(
+		r.telemetry.RegisterDatabricksAPIErrorsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			databricks.ObserveByClass(o, api.Stats().ErrorsByClass)
+			return nil
+		}),
+		r.telemetry.RegisterDatabricksAPIRetriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			databricks.ObserveByClass(o, api.Stats().RetriesByClass)
+			return nil
+		}))
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package databricksreceiver
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -12,13 +13,20 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-databricks/otelcol-databricks/internal/databricks"
+	"github.com/otelcol-databricks/otelcol-databricks/internal/simulator"
 	"github.com/otelcol-databricks/otelcol-databricks/receiver/databricksreceiver/internal/metadata"
+	"github.com/otelcol-databricks/otelcol-databricks/receiver/databricksreceiver/internal/metadatatest"
 )
 
 type storageExtension struct {
@@ -106,3 +114,57 @@ func TestStartFailsWithoutStorageExtension(t *testing.T) {
 }
 
 var _ extension.Extension = storageExtension{}
+
+// TestAPIErrorsAndRetriesAreCounted: a 500 on cluster reads that the client's retry absorbs
+// fails no source and logs nothing, so the error and retry counters are its only trace.
+func TestAPIErrorsAndRetriesAreCounted(t *testing.T) {
+	world, err := simulator.Build(simulator.DefaultScenario(), simulator.Options{})
+	require.NoError(t, err)
+	sim := simulator.NewServer(world, simulator.ServerOptions{
+		Clock:  func() time.Time { return world.Start.Add(6 * time.Hour) },
+		Faults: []simulator.FaultRule{{Path: "/api/2.1/clusters/list", Kind: simulator.Fault500, Count: 1}},
+	})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+
+	cfg := testConfig()
+	cfg.Connection.Endpoint = srv.URL
+	cfg.Connection.Token = configopaque.String(sim.Token())
+	cfg.Connection.MaxRequestsPerSecond = 1000
+	cfg.SystemTables = SystemTablesConfig{} // REST only: no statements to wait for
+	cfg.InitialDelay = 0
+	cfg.CollectionInterval = time.Hour
+	factory := newFactory(factoryOptions{newAPI: func(cfg *Config, logger *zap.Logger) (workspaceAPI, error) {
+		c, err := databricks.New(cfg.Connection, logger, databricks.WithRetryPolicy(databricks.RetryPolicy{
+			InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, Multiplier: 1, MaxElapsedTime: time.Minute,
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return clientAdapter{Client: c}, nil
+	}})
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	sink := new(consumertest.MetricsSink)
+	r, err := factory.CreateMetrics(context.Background(), metadatatest.NewSettings(tt), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	require.Eventually(t, func() bool { return len(sink.AllMetrics()) == 1 }, 30*time.Second, 10*time.Millisecond)
+	require.Equal(t, int64(1), sim.Stats().Faults["500"], "the fault was served")
+	require.True(t, hasMetric(sink.AllMetrics()[0], "databricks.cluster.state"), "the retry recovered the cluster list")
+
+	class := func(c string) attribute.Set { return attribute.NewSet(attribute.String("class", c)) }
+	metadatatest.AssertEqualDatabricksAPIErrors(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: class("4xx"), Value: 0},
+		{Attributes: class("5xx"), Value: 1},
+		{Attributes: class("network"), Value: 0},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualDatabricksAPIRetries(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: class("4xx"), Value: 0},
+		{Attributes: class("5xx"), Value: 1},
+		{Attributes: class("network"), Value: 0},
+	}, metricdatatest.IgnoreTimestamp())
+	_, err = tt.GetMetric("otelcol_databricks_source_failures")
+	assert.Error(t, err, "no source failed: the retry absorbed the 500")
+}

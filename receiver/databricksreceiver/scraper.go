@@ -152,7 +152,7 @@ func (s *dbxScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 
 	now := s.now()
 	ts := pcommon.NewTimestampFromTime(now)
-	requestsBefore := s.api.Requests()
+	requestsBefore := s.api.Stats().Requests
 	s.resolveWorkspace(ctx)
 	s.histograms = s.histograms[:0]
 
@@ -204,7 +204,7 @@ func (s *dbxScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	}
 	s.persist(ctx)
 
-	s.telemetry.DatabricksAPIRequestsPerScrape.Record(ctx, s.api.Requests()-requestsBefore)
+	s.telemetry.DatabricksAPIRequestsPerScrape.Record(ctx, s.api.Stats().Requests-requestsBefore)
 	md := s.mb.Emit()
 	appendHistograms(md, s.histograms, s.startTime, ts, s.version)
 	return md, nil

@@ -86,7 +86,7 @@ func BenchmarkScrape(b *testing.B) {
 	if _, err := s.scrape(context.Background()); err != nil { // baseline: first snapshot of everything
 		b.Fatal(err)
 	}
-	before := f.Requests()
+	before := f.Stats().Requests
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -96,5 +96,5 @@ func BenchmarkScrape(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(f.Requests()-before)/float64(b.N), "requests/scrape")
+	b.ReportMetric(float64(f.Stats().Requests-before)/float64(b.N), "requests/scrape")
 }

@@ -91,5 +91,5 @@ func TestAgainstSimulator(t *testing.T) {
 	_, err = s2.scrape(t.Context())
 	require.NoError(t, err)
 	assert.Empty(t, eventNames(sink2))
-	t.Logf("simulator run: %v log records; %d requests", got, api.Requests())
+	t.Logf("simulator run: %v log records; %d requests", got, api.Stats().Requests)
 }

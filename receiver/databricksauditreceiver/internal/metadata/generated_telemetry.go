@@ -28,7 +28,9 @@ type TelemetryBuilder struct {
 	meter                            metric.Meter
 	mu                               sync.Mutex
 	registrations                    []metric.Registration
+	DatabricksAuditAPIErrors         metric.Int64ObservableCounter
 	DatabricksAuditAPIRequests       metric.Int64ObservableCounter
+	DatabricksAuditAPIRetries        metric.Int64ObservableCounter
 	DatabricksAuditAPIThrottles      metric.Int64ObservableCounter
 	DatabricksAuditCheckpointLag     metric.Float64ObservableGauge
 	DatabricksAuditDuplicatesDropped metric.Int64Counter
@@ -49,12 +51,42 @@ func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
 }
 
+// RegisterDatabricksAuditAPIErrorsCallback sets callback for observable DatabricksAuditAPIErrors metric.
+func (builder *TelemetryBuilder) RegisterDatabricksAuditAPIErrorsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.DatabricksAuditAPIErrors, obs: o})
+		return nil
+	}, builder.DatabricksAuditAPIErrors)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 // RegisterDatabricksAuditAPIRequestsCallback sets callback for observable DatabricksAuditAPIRequests metric.
 func (builder *TelemetryBuilder) RegisterDatabricksAuditAPIRequestsCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		cb(ctx, &observerInt64{inst: builder.DatabricksAuditAPIRequests, obs: o})
 		return nil
 	}, builder.DatabricksAuditAPIRequests)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterDatabricksAuditAPIRetriesCallback sets callback for observable DatabricksAuditAPIRetries metric.
+func (builder *TelemetryBuilder) RegisterDatabricksAuditAPIRetriesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.DatabricksAuditAPIRetries, obs: o})
+		return nil
+	}, builder.DatabricksAuditAPIRetries)
 	if err != nil {
 		return err
 	}
@@ -147,9 +179,21 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.DatabricksAuditAPIErrors, err = builder.meter.Int64ObservableCounter(
+		"otelcol_databricks_audit_api_errors",
+		metric.WithDescription("HTTP attempts of the Databricks client that failed (status >= 400 or no complete answer), retried ones included (system_table source). [Alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.DatabricksAuditAPIRequests, err = builder.meter.Int64ObservableCounter(
 		"otelcol_databricks_audit_api_requests",
 		metric.WithDescription("HTTP requests the Databricks client sent (system_table source). [Alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.DatabricksAuditAPIRetries, err = builder.meter.Int64ObservableCounter(
+		"otelcol_databricks_audit_api_retries",
+		metric.WithDescription("HTTP attempts of the Databricks client that repeated a failed one (system_table source); class is that of the failure repeated. [Alpha]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)

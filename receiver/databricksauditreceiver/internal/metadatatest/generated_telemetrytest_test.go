@@ -20,7 +20,15 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	require.NoError(t, tb.RegisterDatabricksAuditAPIErrorsCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterDatabricksAuditAPIRequestsCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
+	require.NoError(t, tb.RegisterDatabricksAuditAPIRetriesCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
 	}))
@@ -40,7 +48,13 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.DatabricksAuditRecordsEmitted.Add(context.Background(), 1)
 	tb.DatabricksAuditRecordsRead.Add(context.Background(), 1)
 	tb.DatabricksAuditRecordsRejected.Add(context.Background(), 1)
+	AssertEqualDatabricksAuditAPIErrors(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualDatabricksAuditAPIRequests(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualDatabricksAuditAPIRetries(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualDatabricksAuditAPIThrottles(t, testTel,

@@ -19,6 +19,36 @@ const (
 	AggregationStrategyMax = "max"
 )
 
+// AttributeClass specifies the value class attribute.
+type AttributeClass int
+
+const (
+	_ AttributeClass = iota
+	AttributeClass4xx
+	AttributeClass5xx
+	AttributeClassNetwork
+)
+
+// String returns the string representation of the AttributeClass.
+func (av AttributeClass) String() string {
+	switch av {
+	case AttributeClass4xx:
+		return "4xx"
+	case AttributeClass5xx:
+		return "5xx"
+	case AttributeClassNetwork:
+		return "network"
+	}
+	return ""
+}
+
+// MapAttributeClass is a helper map of string to AttributeClass attribute value.
+var MapAttributeClass = map[string]AttributeClass{
+	"4xx":     AttributeClass4xx,
+	"5xx":     AttributeClass5xx,
+	"network": AttributeClassNetwork,
+}
+
 // AttributeCPUMode specifies the value cpu.mode attribute.
 type AttributeCPUMode int
 

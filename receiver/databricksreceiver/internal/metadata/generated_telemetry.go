@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -26,7 +28,9 @@ type TelemetryBuilder struct {
 	meter                          metric.Meter
 	mu                             sync.Mutex
 	registrations                  []metric.Registration
+	DatabricksAPIErrors            metric.Int64ObservableCounter
 	DatabricksAPIRequestsPerScrape metric.Int64Gauge
+	DatabricksAPIRetries           metric.Int64ObservableCounter
 	DatabricksRowsRejected         metric.Int64Counter
 	DatabricksSourceFailures       metric.Int64Counter
 }
@@ -40,6 +44,46 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterDatabricksAPIErrorsCallback sets callback for observable DatabricksAPIErrors metric.
+func (builder *TelemetryBuilder) RegisterDatabricksAPIErrorsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.DatabricksAPIErrors, obs: o})
+		return nil
+	}, builder.DatabricksAPIErrors)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterDatabricksAPIRetriesCallback sets callback for observable DatabricksAPIRetries metric.
+func (builder *TelemetryBuilder) RegisterDatabricksAPIRetriesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.DatabricksAPIRetries, obs: o})
+		return nil
+	}, builder.DatabricksAPIRetries)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -60,9 +104,21 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.DatabricksAPIErrors, err = builder.meter.Int64ObservableCounter(
+		"otelcol_databricks_api_errors",
+		metric.WithDescription("HTTP attempts of the Databricks client that failed (status >= 400 or no complete answer), retried ones included. [Alpha]"),
+		metric.WithUnit("{requests}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.DatabricksAPIRequestsPerScrape, err = builder.meter.Int64Gauge(
 		"otelcol_databricks_api_requests_per_scrape",
 		metric.WithDescription("Databricks API requests made by the last scrape cycle. [Alpha]"),
+		metric.WithUnit("{requests}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.DatabricksAPIRetries, err = builder.meter.Int64ObservableCounter(
+		"otelcol_databricks_api_retries",
+		metric.WithDescription("HTTP attempts of the Databricks client that repeated a failed one; class is that of the failure repeated. [Alpha]"),
 		metric.WithUnit("{requests}"),
 	)
 	errs = errors.Join(errs, err)
