@@ -20,11 +20,11 @@ type scaleOut struct {
 	begin     time.Time
 }
 
-func startScaleOut(t *testing.T, feed *deliveryFeed, detectors int) *scaleOut {
+func startScaleOut(t *testing.T, feed *deliveryFeed, detectors int, detectorEnv ...string) *scaleOut {
 	t.Helper()
 	s := &scaleOut{feed: feed}
 	for i := 0; i < detectors; i++ {
-		s.detectors = append(s.detectors, startTier2(t, fmt.Sprintf("detector-%d", i), "detector.yaml"))
+		s.detectors = append(s.detectors, startTier2(t, fmt.Sprintf("detector-%d", i), "detector.yaml", detectorEnv...))
 	}
 	s.spray = startTier2(t, "spray-detector", "spray-detector.yaml")
 	s.begin = time.Now()
@@ -247,9 +247,8 @@ func TestScaleOutDetectorRestartMidRun(t *testing.T) {
 }
 
 // A detector leaves for good after 12 of the 15 days: the agent is restarted with the two
-// remaining detectors. Nothing is lost; only identities that moved may see different findings
-// (their learning state stayed behind); every other identity's findings are unchanged. The
-// differences are logged: docs/scale-out.md reports them.
+// remaining detectors. Nothing is lost, and with the detectors sharing a handoff directory the
+// moved identities' state follows them: no identity's findings change (docs/state-handoff.md).
 func TestScaleOutDetectorLeaves(t *testing.T) {
 	requireAuditComponents(t)
 	baseline := singleCollectorBaseline(t)
@@ -263,7 +262,9 @@ func TestScaleOutDetectorLeaves(t *testing.T) {
 		}
 		leaveAt = time.Duration(h) * time.Hour
 	}
-	s := startScaleOut(t, feed, 3)
+	// The detectors share a handoff directory (docs/state-handoff.md): the leaving detector
+	// writes its identities' state on shutdown and their new owners read it on first sight.
+	s := startScaleOut(t, feed, 3, "SCALEOUT_HANDOFF_DIR="+t.TempDir())
 	read := func() *sinkContents { return s.union(t) }
 	feedSteps(t, feed, w.Start.Add(leaveAt), read)
 	owned := s.checkOwnership(t)
@@ -293,5 +294,9 @@ func TestScaleOutDetectorLeaves(t *testing.T) {
 		missedExpectations(w, baseline), missedExpectations(w, got))
 	if len(other) > 0 {
 		t.Errorf("findings of identities that did not move changed: %v", other)
+	}
+	// With the handoff the moved identities keep their baselines, windows and last-seen times.
+	if len(movedDiff) > 0 {
+		t.Errorf("with state handoff, findings of moved identities changed: %v", movedDiff)
 	}
 }
