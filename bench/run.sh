@@ -3,7 +3,8 @@
 # (default bench/results). Usage: bench/run.sh [collector-binary]
 #
 # About 21 minutes on the loaded 2-core machine of BENCHMARKS.md (an estimated 15 when idle);
-# BENCH_VARIANTS=1 adds two 2.5-minute variants of the steady load. Benchmarks only run here,
+# BENCH_VARIANTS=1 adds four 2.5-minute variants of the steady load and the ingestion comparison
+# with both file exporters writing protobuf (about 8 more minutes). Benchmarks only run here,
 # never in `make test`: the Go code in bench/ is behind the `bench` build tag, and the
 # components' Benchmark* functions only run with -bench.
 set -euo pipefail
@@ -27,14 +28,18 @@ step() { echo; echo "== $*"; }
 
 # 5. Parse + normalise of the audit receiver, and the JSON decoders alone (ceiling).
 step "auditlog parse + normalise (-cpu 1)"
-go test -run '^$' -bench 'BenchmarkParseDeliveryLine|BenchmarkDecodeOnly' -benchmem -cpu 1 -count 3 -benchtime 2s \
+# -count 6 so that benchstat can compare two runs (e.g. before/after a change to the parser).
+go test -run '^$' -bench 'BenchmarkParseDeliveryLine|BenchmarkDecodeOnly' -benchmem -cpu 1 -count 6 -benchtime 2s \
   ./receiver/databricksauditreceiver/auditlog/ | tee "$OUT/auditlog.txt"
 
-# 3. access_anomaly alone: the processor package's own benchmarks.
+# 3. access_anomaly alone: the processor package's own benchmarks, 10k and 100k identities. A
+# fixed number of 1,000-record batches: with -benchtime <duration> every calibration round would
+# repeat the 100k case's warm-up (2M records).
 step "access_anomaly processor (-cpu 1)"
-go test -run '^$' -bench 'BenchmarkProcessorBuiltinPack' -benchmem -cpu 1 -count 3 -benchtime 2s \
+go test -run '^$' -bench 'BenchmarkProcessorBuiltinPack' -benchmem -cpu 1 -count 3 -benchtime 400x -timeout 20m \
   ./processor/accessanomalyprocessor/ | tee "$OUT/processor.txt"
-go test -run '^$' -bench 'BenchmarkProcessorMemoryPerIdentity' -benchmem -cpu 1 -count 1 -timeout 20m \
+# 10k, 100k (about 8M records, 2-3 minutes) and 20k identities at a 5k cap.
+go test -run '^$' -bench 'BenchmarkProcessorMemoryPerIdentity' -benchmem -cpu 1 -count 1 -benchtime 1x -timeout 30m \
   ./processor/accessanomalyprocessor/ | tee -a "$OUT/processor.txt"
 
 # 4. databricks receiver: against the in-memory fake (receiver package) and the real simulator.
@@ -48,12 +53,17 @@ step "collector harness: ingest (3 runs per pipeline), schema comparison, steady
 go build -tags bench -o "$OUT/harness" ./bench/harness
 "$OUT/harness" -binary "$BINARY" -profile-seconds 20 -results "$OUT/harness.json" ingest steady \
   2> >(tee "$OUT/harness.log" >&2) > /dev/null
-# Optional variants of the steady load (2.5 minutes each): without the processor (what the
-# receiver and exporter cost alone) and without gzip on the OTLP hop.
+# Optional variants (2.5 minutes each): the steady load without the processor (what the
+# receiver and exporter cost alone) and with the OTLP hop's other compressions; the ingestion
+# comparison with both pipelines' file exporters writing protobuf instead of JSON.
 if [[ ${BENCH_VARIANTS:-0} == 1 ]]; then
   "$OUT/harness" -binary "$BINARY" -steady-processor "" -results "$OUT/harness-baseline.json" steady \
     2> >(tee -a "$OUT/harness.log" >&2) > /dev/null
-  "$OUT/harness" -binary "$BINARY" -steady-compression none -results "$OUT/harness-nocompression.json" steady \
+  for c in none snappy zstd; do
+    "$OUT/harness" -binary "$BINARY" -steady-compression "$c" -profile-seconds 20 \
+      -results "$OUT/harness-compression-$c.json" steady 2> >(tee -a "$OUT/harness.log" >&2) > /dev/null
+  done
+  "$OUT/harness" -binary "$BINARY" -ingest-file-format proto -results "$OUT/harness-ingest-proto.json" ingest \
     2> >(tee -a "$OUT/harness.log" >&2) > /dev/null
 fi
 

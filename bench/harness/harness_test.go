@@ -3,11 +3,18 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/otelcol-databricks/otelcol-databricks/internal/simulator"
 )
@@ -141,5 +148,55 @@ func TestFeederPublishesOnSchedule(t *testing.T) {
 	}
 	if lines != 30 {
 		t.Errorf("%d lines delivered, want 30", lines)
+	}
+}
+
+// TestIngestPipelinesShareTheFileFormat: both pipelines' file exporters get the same format,
+// and the rendered configs differ from the JSON ones only by it.
+func TestIngestPipelinesShareTheFileFormat(t *testing.T) {
+	render := func(p ingestPipeline, format string) string {
+		return fmt.Sprintf(p.Config, "/data", "/out.json", "", "localhost:1", fileExporterSettings(format))
+	}
+	for _, p := range []ingestPipeline{oursPipeline, contribPipeline} {
+		asJSON, asProto := render(p, "json"), render(p, "proto")
+		if strings.Contains(asJSON, "format:") || strings.Contains(asJSON, "%!") {
+			t.Errorf("%s with json:\n%s", p.Name, asJSON)
+		}
+		want := "  file:\n    path: /out.json\n    format: proto\nservice:"
+		if !strings.Contains(asProto, want) {
+			t.Errorf("%s with proto lacks %q:\n%s", p.Name, want, asProto)
+		}
+		if got := strings.Replace(asProto, "    format: proto\n", "", 1); got != asJSON {
+			t.Errorf("%s: proto config differs from json by more than the format", p.Name)
+		}
+	}
+}
+
+// TestSinkUnderstandsEveryCompression: the sink counts the records of each compression the
+// exporter can be set to (a sink that rejected snappy and zstd would report 0 records/s).
+func TestSinkUnderstandsEveryCompression(t *testing.T) {
+	sink, err := startSink()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.stop()
+	conn, err := grpc.NewClient(sink.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := plogotlp.NewGRPCClient(conn)
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("audit ", 100))
+	for i, c := range []string{"gzip", "snappy", "zstd"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := client.Export(ctx, plogotlp.NewExportRequestFromLogs(ld), grpc.UseCompressor(c))
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		if got := sink.records.Load(); got != int64(i+1) {
+			t.Fatalf("after %s: sink counted %d records, want %d", c, got, i+1)
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // ingestPipeline is one of the two collector configurations compared on the same files.
 type ingestPipeline struct {
 	Name   string   `json:"name"`
-	Config string   `json:"-"` // template: %[1]s delivery dir, %[2]s output file, %[3]s telemetry section, %[4]s pprof address
+	Config string   `json:"-"` // template: see pipelines.go
 	Needs  []string `json:"-"`
 }
 
@@ -41,21 +41,26 @@ type ingestFigures struct {
 }
 
 type ingestResults struct {
-	Records   int               `json:"records"`
-	Objects   int               `json:"objects"`
-	InputMiB  float64           `json:"input_mib"`
-	Ours      *ingestFigures    `json:"databricks_audit,omitempty"`
-	Contrib   *ingestFigures    `json:"contrib_filelog_transform,omitempty"`
-	CPURatio  float64           `json:"cpu_ratio_contrib_over_ours,omitempty"`
-	WallRatio float64           `json:"wall_ratio_contrib_over_ours,omitempty"`
-	RSSRatio  float64           `json:"peak_rss_ratio_contrib_over_ours,omitempty"`
-	Schema    *schemaComparison `json:"schema_comparison,omitempty"`
-	Skipped   []string          `json:"skipped,omitempty"`
+	// FileFormat is the file exporter's format in both pipelines.
+	FileFormat string            `json:"file_exporter_format"`
+	Records    int               `json:"records"`
+	Objects    int               `json:"objects"`
+	InputMiB   float64           `json:"input_mib"`
+	Ours       *ingestFigures    `json:"databricks_audit,omitempty"`
+	Contrib    *ingestFigures    `json:"contrib_filelog_transform,omitempty"`
+	CPURatio   float64           `json:"cpu_ratio_contrib_over_ours,omitempty"`
+	WallRatio  float64           `json:"wall_ratio_contrib_over_ours,omitempty"`
+	RSSRatio   float64           `json:"peak_rss_ratio_contrib_over_ours,omitempty"`
+	Schema     *schemaComparison `json:"schema_comparison,omitempty"`
+	Skipped    []string          `json:"skipped,omitempty"`
 }
 
 func runIngest(o options) (*ingestResults, error) {
 	dataDir := filepath.Join(o.workDir, "delivery")
-	res := &ingestResults{}
+	res := &ingestResults{FileFormat: o.ingestFileFormat}
+	if res.FileFormat == "" {
+		res.FileFormat = "json"
+	}
 	var err error
 	if res.Records, res.Objects, res.InputMiB, err = generateDelivery(dataDir, o.records); err != nil {
 		return nil, err
@@ -91,7 +96,7 @@ func runIngest(o options) (*ingestResults, error) {
 			if run == 0 && o.profileSecs > 0 {
 				prof = filepath.Join(filepath.Dir(o.resultsPath), p.Name+".cpu.pprof")
 			}
-			r, err := ingestOnce(o, p, dataDir, out, int64(res.Records), prof)
+			r, err := ingestOnce(o, p, o.ingestFileFormat, dataDir, out, int64(res.Records), prof)
 			if err != nil {
 				return nil, fmt.Errorf("%s run %d: %w", p.Name, run+1, err)
 			}
@@ -134,7 +139,7 @@ func runIngest(o options) (*ingestResults, error) {
 
 // ingestOnce runs one pipeline over the delivery files until the file exporter has written
 // every record, and measures the process.
-func ingestOnce(o options, p ingestPipeline, dataDir, out string, want int64, profilePath string) (ingestRun, error) {
+func ingestOnce(o options, p ingestPipeline, fileFormat, dataDir, out string, want int64, profilePath string) (ingestRun, error) {
 	_ = os.Remove(out)
 	addrs, err := freeAddresses(2)
 	if err != nil {
@@ -142,7 +147,7 @@ func ingestOnce(o options, p ingestPipeline, dataDir, out string, want int64, pr
 	}
 	telemetry, pprofAddr := addrs[0], addrs[1]
 	cfgPath := filepath.Join(o.workDir, p.Name+".yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(p.Config, dataDir, out, telemetryYAML(telemetry), pprofAddr)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(p.Config, dataDir, out, telemetryYAML(telemetry), pprofAddr, fileExporterSettings(fileFormat))), 0o644); err != nil {
 		return ingestRun{}, err
 	}
 	start := time.Now()
@@ -297,7 +302,8 @@ func compareOnSample(o options) (*schemaComparison, error) {
 	outs := map[string]string{}
 	for _, p := range []ingestPipeline{oursPipeline, contribPipeline} {
 		out := filepath.Join(o.workDir, p.Name+".sample.json")
-		if _, err := ingestOnce(o, p, dir, out, int64(records), ""); err != nil {
+		// compareSchemas reads the JSON form, whatever -ingest-file-format says.
+		if _, err := ingestOnce(o, p, "json", dir, out, int64(records), ""); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
 		outs[p.Name] = out

@@ -33,10 +33,12 @@ type options struct {
 	steadyProcessor string
 	// steadyCompression overrides the otlp_grpc exporter's compression ("" = its default).
 	steadyCompression string
-	resultsPath       string
-	keepWorkDir       bool
-	profileSecs       int
-	maxIngestFor      time.Duration
+	// ingestFileFormat is the file exporter's format in both ingestion pipelines.
+	ingestFileFormat string
+	resultsPath      string
+	keepWorkDir      bool
+	profileSecs      int
+	maxIngestFor     time.Duration
 }
 
 func main() {
@@ -48,6 +50,7 @@ func main() {
 	flag.IntVar(&o.steadyRate, "steady-rate", 10_000, "steady: audit records per second")
 	flag.StringVar(&o.steadyProcessor, "steady-processor", "access_anomaly", "steady: the processor between receiver and exporter, with its default config (empty: none)")
 	flag.StringVar(&o.steadyCompression, "steady-compression", "", "steady: otlp_grpc compression (gzip, snappy, zstd, none; empty: the exporter's default)")
+	flag.StringVar(&o.ingestFileFormat, "ingest-file-format", "json", "ingest: the file exporter's format in both pipelines (json, proto)")
 	flag.DurationVar(&o.steadyFor, "steady-duration", 60*time.Second, "steady: measured duration")
 	flag.StringVar(&o.resultsPath, "results", "bench-results.json", "where to write the figures (JSON)")
 	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the scratch directory")

@@ -2,10 +2,11 @@
 
 package main
 
-// The two delivery-ingestion pipelines. Both end in the same file exporter with its defaults
-// (JSON) and neither has a batch processor, so the difference is receiving, parsing and
-// normalising. Template arguments: %[1]s delivery directory, %[2]s output file, %[3]s the
-// service::telemetry section, %[4]s the pprof extension's address.
+// The two delivery-ingestion pipelines. Both end in the same file exporter (JSON by default,
+// the same -ingest-file-format for both) and neither has a batch processor, so the difference
+// is receiving, parsing and normalising. Template arguments: %[1]s delivery directory, %[2]s
+// output file, %[3]s the service::telemetry section, %[4]s the pprof extension's address,
+// %[5]s further file exporter settings (fileExporterSettings).
 
 var oursPipeline = ingestPipeline{
 	Name:  "databricks_audit",
@@ -22,7 +23,7 @@ receivers:
 exporters:
   file:
     path: %[2]s
-service:
+%[5]sservice:
   extensions: [pprof]
 %[3]s  pipelines:
     logs:
@@ -136,7 +137,7 @@ processors:
 exporters:
   file:
     path: %[2]s
-service:
+%[5]sservice:
   extensions: [pprof]
 %[3]s  pipelines:
     logs:
@@ -144,4 +145,14 @@ service:
       processors: [transform]
       exporters: [file]
 `,
+}
+
+// fileExporterSettings is the YAML, indented for the file exporter's section, that makes it
+// write format ("" or "json": its default, JSON lines; "proto": length-prefixed OTLP protobuf).
+// Both ingestion pipelines always get the same.
+func fileExporterSettings(format string) string {
+	if format == "" || format == "json" {
+		return ""
+	}
+	return "    format: " + format + "\n"
 }

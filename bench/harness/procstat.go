@@ -22,6 +22,9 @@ type procSample struct {
 	// RSSAnon is the anonymous part of RSS (heap, stacks): RSS minus the mapped pages of the
 	// binary and other files, which for a 170 MB distribution are a large share at rest.
 	RSSAnon int64 // RssAnon, bytes
+	// RSSFile is the file-backed part: mostly the binary's text and read-only data, pages the
+	// kernel shares between processes of the same binary and can evict and read back.
+	RSSFile int64 // RssFile, bytes
 }
 
 func sampleProcess(pid int) (procSample, error) {
@@ -62,6 +65,8 @@ func sampleProcess(pid int) (procSample, error) {
 			s.PeakRSS = parseKiB(v)
 		case "RssAnon":
 			s.RSSAnon = parseKiB(v)
+		case "RssFile":
+			s.RSSFile = parseKiB(v)
 		}
 	}
 	return s, nil

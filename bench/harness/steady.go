@@ -31,6 +31,10 @@ type steadyResults struct {
 	RSSAnonMax     float64 `json:"rss_anon_max_mib"` // heap and stacks, without the mapped binary
 	RSSAtStart     float64 `json:"rss_at_window_start_mib"`
 	RSSAnonAtStart float64 `json:"rss_anon_at_window_start_mib"`
+	// RSSFileMax is the file-backed part of RSS (the binary's mapped pages), at the sample where
+	// RSS was highest.
+	RSSFileMax     float64 `json:"rss_file_at_rss_max_mib"`
+	RSSFileAtStart float64 `json:"rss_file_at_window_start_mib"`
 	PeakRSS        float64 `json:"peak_rss_mib"` // VmHWM over the whole run, warm-up included
 	SinkRate       float64 `json:"sink_records_per_second"`
 	BacklogAtEnd   int64   `json:"backlog_at_end"`
@@ -163,19 +167,22 @@ func runSteady(o options) (*steadyResults, error) {
 	startSink, startFed, t0 := sink.records.Load(), feeder.fed, time.Now()
 	var profDone chan error
 	if o.profileSecs > 0 {
-		res.Profile = filepath.Join(filepath.Dir(o.resultsPath), "steady.cpu.pprof")
+		res.Profile = filepath.Join(filepath.Dir(o.resultsPath), steadyProfileName(o)+".cpu.pprof")
 		profDone = make(chan error, 1)
 		go func() {
 			profDone <- fetchPprof(context.Background(), pprofAddr, fmt.Sprintf("profile?seconds=%d", o.profileSecs), res.Profile)
 		}()
 	}
-	var rssMax, anonMax int64
+	var rssMax, anonMax, fileAtMax int64
 	for sec := 1; sec <= int(o.steadyFor/time.Second); sec++ {
 		if err := feedUntil(steadyWarmup + time.Duration(sec)*time.Second); err != nil {
 			return nil, err
 		}
 		if s, err := sampleProcess(c.pid()); err == nil {
-			rssMax, anonMax = max(rssMax, s.RSS), max(anonMax, s.RSSAnon)
+			if s.RSS > rssMax {
+				rssMax, fileAtMax = s.RSS, s.RSSFile
+			}
+			anonMax = max(anonMax, s.RSSAnon)
 		}
 	}
 	end, err := sampleProcess(c.pid())
@@ -190,6 +197,7 @@ func runSteady(o options) (*steadyResults, error) {
 	res.CPUPercent = 100 * (end.CPU - start.CPU).Seconds() / elapsed.Seconds()
 	res.RSSMax, res.RSSEnd, res.PeakRSS = mib(rssMax), mib(end.RSS), mib(end.PeakRSS)
 	res.RSSAnonMax, res.RSSAtStart, res.RSSAnonAtStart = mib(anonMax), mib(start.RSS), mib(start.RSSAnon)
+	res.RSSFileMax, res.RSSFileAtStart = mib(fileAtMax), mib(start.RSSFile)
 	res.SinkRate = float64(res.Delivered-startSink) / elapsed.Seconds()
 	// The sink also receives findings: the backlog counts audit records only approximately.
 	res.BacklogAtEnd = res.Fed - (res.Delivered - res.Findings)
@@ -199,14 +207,27 @@ func runSteady(o options) (*steadyResults, error) {
 			fmt.Fprintf(os.Stderr, "steady: profile: %v\n", err)
 		}
 		// The heap at the end of the window: what the RSS is made of.
-		res.HeapProfile = filepath.Join(filepath.Dir(o.resultsPath), "steady.heap.pprof")
+		res.HeapProfile = filepath.Join(filepath.Dir(o.resultsPath), steadyProfileName(o)+".heap.pprof")
 		if err := fetchPprof(context.Background(), pprofAddr, "heap", res.HeapProfile); err != nil {
 			fmt.Fprintf(os.Stderr, "steady: heap profile: %v\n", err)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "steady: %.1f%% of one core, RSS max %.0f MiB (anonymous %.0f MiB), %.0f records/s at the sink, %d findings\n",
-		res.CPUPercent, res.RSSMax, res.RSSAnonMax, res.SinkRate, res.Findings)
+	fmt.Fprintf(os.Stderr, "steady: %.1f%% of one core, RSS max %.0f MiB (file-backed %.0f MiB; anonymous max %.0f MiB), %.0f records/s at the sink, %d findings\n",
+		res.CPUPercent, res.RSSMax, res.RSSFileMax, res.RSSAnonMax, res.SinkRate, res.Findings)
 	return res, nil
+}
+
+// steadyProfileName names the profiles of a steady run after its variant, so that variants
+// written next to each other keep their own.
+func steadyProfileName(o options) string {
+	name := "steady"
+	if o.steadyProcessor == "" {
+		name += "-noprocessor"
+	}
+	if o.steadyCompression != "" {
+		name += "-" + o.steadyCompression
+	}
+	return name
 }
 
 // deliveryFeeder stages one second's worth of delivery objects per file set before the

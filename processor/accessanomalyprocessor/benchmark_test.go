@@ -31,6 +31,11 @@ type workload struct {
 	seq   int
 }
 
+// actor is a record's identity and which of its networks and clients it used.
+type actor struct {
+	user, ip, ua int
+}
+
 type benchUser struct {
 	email string
 	ip    [2]string
@@ -83,19 +88,40 @@ func newWorkload(identities int, step time.Duration) *workload {
 
 // batch builds n records in one ResourceLogs.
 func (w *workload) batch(n int) plog.Logs {
+	ld, _ := w.batchOfActors(n)
+	return ld
+}
+
+// batchOfActors is batch, also returning who did each record.
+func (w *workload) batchOfActors(n int) (plog.Logs, []actor) {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("databricks.workspace.id", "1234567890123456")
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	lrs.EnsureCapacity(n)
+	actors := make([]actor, n)
 	for i := 0; i < n; i++ {
-		w.fill(lrs.AppendEmpty())
+		actors[i] = w.fill(lrs.AppendEmpty())
 	}
-	return ld
+	return ld, actors
 }
 
-func (w *workload) fill(lr plog.LogRecord) {
-	u := &w.users[w.rng.IntN(len(w.users))]
+// reassign gives each record of a batch built by batchOfActors to the
+// identity shift places after its own, with the same network and client.
+func (w *workload) reassign(ld plog.Logs, actors []actor, shift int) {
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i, a := range actors {
+		u := &w.users[(a.user+shift)%len(w.users)]
+		at := lrs.At(i).Attributes()
+		at.PutStr("user.email", u.email)
+		at.PutStr("source.address", u.ip[a.ip])
+		at.PutStr("user_agent.original", u.ua[a.ua])
+	}
+}
+
+func (w *workload) fill(lr plog.LogRecord) actor {
+	who := actor{user: w.rng.IntN(len(w.users))}
+	u := &w.users[who.user]
 	act := benchActions[benchActionTable[w.rng.IntN(len(benchActionTable))]]
 	w.seq++
 	lr.SetEventName("databricks.audit")
@@ -110,8 +136,9 @@ func (w *workload) fill(lr plog.LogRecord) {
 	at.PutStr("databricks.audit_level", "WORKSPACE_LEVEL")
 	at.PutStr("user.email", u.email)
 	at.PutStr("databricks.identity.type", "user")
-	at.PutStr("source.address", u.ip[w.rng.IntN(8)/7])
-	at.PutStr("user_agent.original", u.ua[w.rng.IntN(10)/9])
+	who.ip, who.ua = w.rng.IntN(8)/7, w.rng.IntN(10)/9
+	at.PutStr("source.address", u.ip[who.ip])
+	at.PutStr("user_agent.original", u.ua[who.ua])
 	at.PutInt("http.response.status_code", act.status)
 	at.PutStr("databricks.audit.source", "system_table")
 	if act.service == "unityCatalog" || act.action == "commandSubmit" {
@@ -122,6 +149,7 @@ func (w *workload) fill(lr plog.LogRecord) {
 		at.PutStr("databricks.request_params.scope", "app")
 		at.PutStr("databricks.request_params.key", fmt.Sprintf("k%d", w.rng.IntN(4)))
 	}
+	return who
 }
 
 // retime stamps the batch with advancing event times, so reused batches
@@ -168,34 +196,75 @@ func benchProcessor(b *testing.B, mutate func(*Config)) *anomalyProcessor {
 
 const benchBatch = 1000
 
-// BenchmarkProcessorBuiltinPack: the whole built-in pack over 10,000
-// identities; reports records/s (run with -cpu 1 for the one-core figure).
+// BenchmarkProcessorBuiltinPack: the whole built-in pack over 10,000 and
+// 100,000 identities; reports records/s (run with -cpu 1 for the one-core
+// figure).
 func BenchmarkProcessorBuiltinPack(b *testing.B) {
-	p := benchProcessor(b, nil)
-	w := newWorkload(10000, 20*time.Millisecond)
-	batches := make([]plog.Logs, 32)
-	for i := range batches {
-		batches[i] = w.batch(benchBatch)
+	for _, tc := range []struct {
+		name       string
+		identities int
+	}{
+		{"10k_identities", 10000},
+		{"100k_identities", 100000},
+	} {
+		b.Run(tc.name, func(b *testing.B) { benchmarkBuiltinPack(b, tc.identities) })
 	}
-	// Warm up: every identity has state before measuring.
-	for i := 0; i < 200; i++ {
-		ld := batches[i%len(batches)]
+}
+
+// benchBatches is how many batches a throughput benchmark generates up
+// front and replays (32,000 records).
+const benchBatches = 32
+
+func benchmarkBuiltinPack(b *testing.B, identities int) {
+	p := benchProcessor(b, nil)
+	w := newWorkload(identities, 20*time.Millisecond)
+	batches := make([]plog.Logs, benchBatches)
+	actors := make([][]actor, benchBatches)
+	for i := range batches {
+		batches[i], actors[i] = w.batchOfActors(benchBatch)
+	}
+	// 32,000 replayed records cover 10,000 identities but not 100,000: then
+	// each replay hands the batch's records to other identities (outside the
+	// measured time and CPU), so that every identity keeps being seen.
+	rotate := identities > benchBatches*benchBatch
+	replays := 0
+	next := func() plog.Logs {
+		k := replays % len(batches)
+		ld := batches[k]
+		if rotate {
+			w.reassign(ld, actors[k], replays/len(batches)*benchBatches*benchBatch)
+		}
+		replays++
 		w.retime(ld)
+		return ld
+	}
+	// Warm up: every identity has state (about 20 events each) before measuring.
+	for i := 0; i < identities*20/benchBatch; i++ {
+		ld := next()
 		_, _ = p.processLogs(context.Background(), ld)
 		dropFindings(ld)
 	}
 	findings := 0
+	var preparing time.Duration // CPU spent re-assigning identities, not processing
 	b.ReportAllocs()
 	cpu0 := processCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ld := batches[i%len(batches)]
-		w.retime(ld)
+		var ld plog.Logs
+		if rotate {
+			b.StopTimer()
+			c := processCPU()
+			ld = next()
+			preparing += processCPU() - c
+			b.StartTimer()
+		} else {
+			ld = next()
+		}
 		_, _ = p.processLogs(context.Background(), ld)
 		findings += dropFindings(ld)
 	}
 	b.StopTimer()
-	cpu := processCPU() - cpu0
+	cpu := processCPU() - cpu0 - preparing
 	records := float64(b.N) * benchBatch
 	// The wall-clock rate depends on what else runs on the machine; the CPU
 	// rate (records per second of this process's CPU time, GC included) is
@@ -215,6 +284,9 @@ func BenchmarkProcessorMemoryPerIdentity(b *testing.B) {
 		maxEntities int
 	}{
 		{"10k_identities", 10000, 200000},
+		// The default max_entities (200,000) holds 100,000 identities and their
+		// per-address entities: about 8M records, 2-3 minutes of CPU.
+		{"100k_identities", 100000, 200000},
 		{"20k_identities_cap_5k", 20000, 5000},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -13,8 +13,13 @@ type Batch struct {
 	scopeVersion string
 	logs         plog.Logs
 	byResource   map[Resource]plog.LogRecordSlice
-	scratch      plog.LogRecord
-	count        int
+	// last is the resource of the previous record and its records: consecutive records nearly
+	// always share it (one object = one workspace), which spares hashing four strings per record.
+	last        Resource
+	lastRecords plog.LogRecordSlice
+	hasLast     bool
+	scratch     plog.LogRecord
+	count       int
 }
 
 // NewBatch returns an empty batch whose records are decoded by p and placed under the
@@ -28,6 +33,7 @@ func NewBatch(p *Parser, scopeName, scopeVersion string) *Batch {
 func (b *Batch) reset() {
 	b.logs = plog.NewLogs()
 	b.byResource = make(map[Resource]plog.LogRecordSlice)
+	b.last, b.lastRecords, b.hasLast = Resource{}, plog.LogRecordSlice{}, false
 	b.count = 0
 }
 
@@ -44,6 +50,10 @@ func (b *Batch) Take() plog.Logs {
 // NewRecord appends an empty record under res. Callers that decode records themselves (the
 // system table path) fill it.
 func (b *Batch) NewRecord(res Resource) plog.LogRecord {
+	if b.hasLast && res == b.last {
+		b.count++
+		return b.lastRecords.AppendEmpty()
+	}
 	records, ok := b.byResource[res]
 	if !ok {
 		rl := b.logs.ResourceLogs().AppendEmpty()
@@ -54,6 +64,7 @@ func (b *Batch) NewRecord(res Resource) plog.LogRecord {
 		records = sl.LogRecords()
 		b.byResource[res] = records
 	}
+	b.last, b.lastRecords, b.hasLast = res, records, true
 	b.count++
 	return records.AppendEmpty()
 }
@@ -61,8 +72,7 @@ func (b *Batch) NewRecord(res Resource) plog.LogRecord {
 // AppendDeliveryLine decodes a delivery line (see Parser.ParseDeliveryLine) into the batch.
 // A line that does not decode leaves the batch unchanged.
 func (b *Batch) AppendDeliveryLine(line []byte, workspaceID string) error {
-	b.scratch.Body().SetEmptyMap()
-	b.scratch.Attributes().Clear()
+	b.scratch.Attributes().Clear() // the parser replaces the Body itself
 	res, err := b.parser.ParseDeliveryLine(line, workspaceID, b.scratch)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
@@ -17,33 +18,75 @@ func (p *Parser) ParseDeliveryLine(line []byte, workspaceID string, dst plog.Log
 	p.ev.reset()
 	ev := &p.ev
 	ev.Source = SourceDelivery
-	if v, ok := body.Get("timestamp"); ok {
-		ev.Time, _ = epochMillis(v)
+
+	// One pass over the Body's keys instead of a lookup (a linear scan) per field. The keys of a
+	// decoded map are unique, so this reads the same values as looking each one up.
+	var orgID string
+	var timestamp, identity, params, response, metadata, metadataSnake valueRef
+	body.Range(func(k string, v pcommon.Value) bool {
+		switch k {
+		case "timestamp":
+			timestamp = valueRef{v, true}
+		case "orgId":
+			orgID = scalarString(v)
+		case "accountId":
+			ev.AccountID = scalarString(v)
+		case "auditLevel":
+			ev.AuditLevel = scalarString(v)
+		case "serviceName":
+			ev.ServiceName = scalarString(v)
+		case "actionName":
+			ev.ActionName = scalarString(v)
+		case "requestId":
+			ev.RequestID = scalarString(v)
+		case "sessionId":
+			ev.SessionID = scalarString(v)
+		case "sourceIPAddress":
+			ev.SourceIP = scalarString(v)
+		case "userAgent":
+			ev.UserAgent = scalarString(v)
+		case "userIdentity":
+			identity = valueRef{v, true}
+		case "requestParams":
+			params = valueRef{v, true}
+		case "response":
+			response = valueRef{v, true}
+		case "identityMetadata":
+			metadata = valueRef{v, v.Type() != pcommon.ValueTypeEmpty}
+		case "identity_metadata":
+			metadataSnake = valueRef{v, v.Type() != pcommon.ValueTypeEmpty}
+		}
+		return true
+	})
+	if timestamp.ok {
+		ev.Time, _ = epochMillis(timestamp.v)
 	}
 	ev.WorkspaceID = workspaceID
 	if ev.WorkspaceID == "" {
-		ev.WorkspaceID = str(body, "orgId")
+		ev.WorkspaceID = orgID
 	}
-	ev.AccountID = str(body, "accountId")
-	ev.AuditLevel = str(body, "auditLevel")
-	ev.ServiceName = str(body, "serviceName")
-	ev.ActionName = str(body, "actionName")
-	ev.RequestID = str(body, "requestId")
-	ev.SessionID = str(body, "sessionId")
-	ev.SourceIP = str(body, "sourceIPAddress")
-	ev.UserAgent = str(body, "userAgent")
-	if id, ok := p.object(body.Get("userIdentity")); ok {
+	// In this order: p.object reuses one scratch map for JSON-encoded sub-documents.
+	if id, ok := p.object(identity.v, identity.ok); ok {
 		ev.Email = str(id, "email")
 	}
-	if params, ok := p.object(body.Get("requestParams")); ok {
-		p.readParams(params)
+	if m, ok := p.object(params.v, params.ok); ok {
+		p.readParams(m)
 	}
-	if resp, ok := p.object(body.Get("response")); ok {
-		p.readResponse(resp)
+	if m, ok := p.object(response.v, response.ok); ok {
+		p.readResponse(m)
 	}
-	if md, ok := p.object(getAny(body, "identityMetadata", "identity_metadata")); ok {
-		p.readIdentityMetadata(md)
+	if !metadata.ok {
+		metadata = metadataSnake
+	}
+	if m, ok := p.object(metadata.v, metadata.ok); ok {
+		p.readIdentityMetadata(m)
 	}
 	p.finish(dst)
 	return Resource{WorkspaceID: ev.WorkspaceID, AccountID: ev.AccountID, CloudProvider: p.CloudProvider}, nil
+}
+
+// valueRef is a value found in a map, or not (pcommon's zero Value must not be used).
+type valueRef struct {
+	v  pcommon.Value
+	ok bool
 }

@@ -31,6 +31,8 @@ type Event struct {
 	ErrorMsg    string
 	Result      string
 	Params      []Param // in record order
+
+	hashBuf []byte // eventID's scratch, kept across records
 }
 
 // Param is one request parameter, its value as a string (non-string values JSON-encoded).
@@ -56,8 +58,7 @@ func (r Resource) CopyTo(attrs pcommon.Map) {
 }
 
 func (e *Event) reset() {
-	params := e.Params[:0]
-	*e = Event{Params: params}
+	*e = Event{Params: e.Params[:0], hashBuf: e.hashBuf}
 }
 
 func (e *Event) param(key string) string {

@@ -44,12 +44,37 @@ func (e *syntaxError) Error() string {
 // U+FFFD as encoding/json does, because OTLP cannot carry invalid UTF-8 strings.
 type decoder struct {
 	data []byte
+	// text is data as one string, made once per document: string values without escapes are
+	// substrings of it, so a record costs one string allocation instead of one per value. The
+	// values of a record share its line's memory, which they mostly cover anyway.
+	text string
 	pos  int
-	keys map[string]string
+	keys map[string]internedKey
 	buf  []byte // unescaping scratch
 	// values interns the string values of top-level fields that take few distinct values
 	// (version, auditLevel, serviceName, ...), which would otherwise be allocated per record.
 	values map[string]string
+	// seen[i] is the i-th key of the previous document and the last interned value under it.
+	// Lines of one source repeat their structure, so comparing with the key at the same
+	// position usually answers without hashing the key for a map lookup.
+	seen    []seenKey
+	ordinal int // of the next key in the current document
+}
+
+// seenKey is a key at one position of the previous document (see decoder.seen).
+type seenKey struct {
+	key   internedKey
+	value string // the last value interned under key at this position, if any
+}
+
+// maxSeenKeys bounds decoder.seen; audit records have about 30 keys, nested ones included.
+const maxSeenKeys = 128
+
+// internedKey is an object key as interned, with whether its top-level values are interned
+// too, so that one map lookup answers both.
+type internedKey struct {
+	name           string
+	lowCardinality bool
 }
 
 // lowCardinalityFields are the top-level fields whose values repeat across records.
@@ -60,17 +85,31 @@ var lowCardinalityFields = map[string]bool{
 }
 
 func newDecoder() *decoder {
-	return &decoder{keys: make(map[string]string, 256), values: make(map[string]string, 256)}
+	return &decoder{keys: make(map[string]internedKey, 256), values: make(map[string]string, 256)}
 }
 
 // decodeObject decodes data, which must hold exactly one JSON object, into m (cleared first).
 func (d *decoder) decodeObject(data []byte, m pcommon.Map) error {
+	return d.decode(data, "", m)
+}
+
+// decodeObjectString is decodeObject for a document that is already a string (a JSON-encoded
+// sub-document), whose values can then be substrings of it without another copy.
+func (d *decoder) decodeObjectString(doc string, m pcommon.Map) error {
+	return d.decode([]byte(doc), doc, m)
+}
+
+// decode is decodeObject with text = string(data) when the caller has it ("" = make it).
+func (d *decoder) decode(data []byte, text string, m pcommon.Map) error {
 	m.Clear()
-	d.data, d.pos = data, 0
-	defer func() { d.data = nil }() // do not keep the caller's buffer alive
+	d.data, d.text, d.pos, d.ordinal = data, text, 0, 0
+	defer func() { d.data, d.text = nil, "" }() // do not keep the caller's buffer alive
 	d.skipSpace()
 	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
 		return errNotObject
+	}
+	if d.text == "" {
+		d.text = string(data)
 	}
 	m.EnsureCapacity(topLevelCapacity)
 	if err := d.readObject(m, 0); err != nil {
@@ -113,6 +152,7 @@ func (d *decoder) readObject(m pcommon.Map, depth int) error {
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 			return d.errorf("expected a string key")
 		}
+		ordinal := d.ordinal
 		key, err := d.readKey()
 		if err != nil {
 			return err
@@ -123,13 +163,13 @@ func (d *decoder) readObject(m pcommon.Map, depth int) error {
 		}
 		d.pos++
 		d.skipSpace()
-		v := m.PutEmpty(key)
-		if depth == 0 && d.pos < len(d.data) && d.data[d.pos] == '"' && lowCardinalityFields[key] {
-			raw, escaped, err := d.scanString()
+		v := m.PutEmpty(key.name)
+		if depth == 0 && key.lowCardinality && d.pos < len(d.data) && d.data[d.pos] == '"' {
+			start, end, escaped, err := d.scanString()
 			if err != nil {
 				return err
 			}
-			v.SetStr(d.internValue(raw, escaped))
+			v.SetStr(d.internValue(start, end, escaped, ordinal))
 		} else if err := d.readValue(v, depth+1); err != nil {
 			return err
 		}
@@ -187,14 +227,14 @@ func (d *decoder) readValue(v pcommon.Value, depth int) error {
 	}
 	switch c := d.data[d.pos]; {
 	case c == '"':
-		raw, escaped, err := d.scanString()
+		start, end, escaped, err := d.scanString()
 		if err != nil {
 			return err
 		}
-		v.SetStr(d.stringOf(raw, escaped))
+		v.SetStr(d.stringAt(start, end, escaped))
 	case c == '{':
 		m := v.SetEmptyMap()
-		m.EnsureCapacity(nestedCapacity)
+		m.EnsureCapacity(d.countMembers())
 		return d.readObject(m, depth)
 	case c == '[':
 		return d.readArray(v.SetEmptySlice(), depth)
@@ -227,85 +267,152 @@ func (d *decoder) literal(word string) error {
 }
 
 // readKey returns an object key, interned: the keys of audit records repeat on every line.
-func (d *decoder) readKey() (string, error) {
-	raw, escaped, err := d.scanString()
+func (d *decoder) readKey() (internedKey, error) {
+	start, end, escaped, err := d.scanString()
 	if err != nil {
-		return "", err
+		return internedKey{}, err
+	}
+	ordinal := d.ordinal
+	d.ordinal++
+	raw := d.data[start:end]
+	// A seen key came from raw content without escapes and valid UTF-8, so if raw equals it, raw
+	// is such content too.
+	if ordinal < len(d.seen) && !escaped && d.seen[ordinal].key.name == string(raw) {
+		return d.seen[ordinal].key, nil
 	}
 	if escaped || !utf8.Valid(raw) {
-		return d.stringOf(raw, escaped), nil
+		return internedKey{name: d.stringAt(start, end, escaped)}, nil
 	}
-	if k, ok := d.keys[string(raw)]; ok { // the compiler does not allocate for this lookup
-		return k, nil
+	k, ok := d.keys[string(raw)] // the compiler does not allocate for this lookup
+	if !ok {
+		k = internedKey{name: string(raw), lowCardinality: lowCardinalityFields[string(raw)]}
+		if len(d.keys) < maxCachedNames {
+			d.keys[k.name] = k
+		}
 	}
-	k := string(raw)
-	if len(d.keys) < maxCachedNames {
-		d.keys[k] = k
+	switch {
+	case ordinal < len(d.seen):
+		d.seen[ordinal] = seenKey{key: k}
+	case ordinal == len(d.seen) && ordinal < maxSeenKeys:
+		d.seen = append(d.seen, seenKey{key: k})
 	}
 	return k, nil
 }
 
-func (d *decoder) internValue(raw []byte, escaped bool) string {
+// internValue returns the string value d.data[start:end] of the key at position ordinal,
+// interned.
+func (d *decoder) internValue(start, end int, escaped bool, ordinal int) string {
+	raw := d.data[start:end]
 	if escaped || !utf8.Valid(raw) {
-		return d.stringOf(raw, escaped)
+		return d.stringAt(start, end, escaped)
 	}
-	if s, ok := d.values[string(raw)]; ok {
-		return s
+	var seen *seenKey
+	if ordinal < len(d.seen) {
+		if seen = &d.seen[ordinal]; seen.value == string(raw) && seen.value != "" {
+			return seen.value
+		}
 	}
-	s := string(raw)
-	if len(d.values) < maxCachedNames {
-		d.values[s] = s
+	s, ok := d.values[string(raw)]
+	if !ok {
+		s = string(raw) // a copy, not a substring: the cache must not keep a whole line alive
+		if len(d.values) < maxCachedNames {
+			d.values[s] = s
+		}
+	}
+	if seen != nil {
+		seen.value = s
 	}
 	return s
 }
 
-// scanString moves past a string starting at '"' and returns its raw content (without quotes)
-// and whether it holds escapes.
-func (d *decoder) scanString() (raw []byte, escaped bool, err error) {
+// countMembers returns the number of members of the object starting at d.pos ('{') without
+// moving past it, so that its map is allocated once at its final size. It assumes valid JSON;
+// on invalid input the count is only a capacity hint and readObject reports the error.
+func (d *decoder) countMembers() int {
+	depth, n, empty := 0, 0, true
+	for i := d.pos; i < len(d.data); i++ {
+		switch c := d.data[i]; c {
+		case '"':
+			for i++; i < len(d.data) && d.data[i] != '"'; i++ {
+				if d.data[i] == '\\' {
+					i++
+				}
+			}
+			empty = false
+		case '{', '[':
+			depth++
+			if depth > 1 {
+				empty = false
+			}
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				if empty {
+					return 0
+				}
+				return n + 1
+			}
+		case ',':
+			if depth == 1 {
+				n++
+			}
+		case ' ', '\t', '\r', '\n':
+		default:
+			empty = false
+		}
+	}
+	return nestedCapacity
+}
+
+// scanString moves past a string starting at '"' and returns where its raw content (without
+// quotes) starts and ends in d.data, and whether it holds escapes.
+func (d *decoder) scanString() (start, end int, escaped bool, err error) {
 	d.pos++ // opening quote
-	start := d.pos
+	start = d.pos
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
 		case c == '"':
-			raw = d.data[start:d.pos]
+			end = d.pos
 			d.pos++
-			return raw, escaped, nil
+			return start, end, escaped, nil
 		case c == '\\':
 			escaped = true
 			if d.pos+1 >= len(d.data) {
-				return nil, false, d.errorf("unterminated escape")
+				return 0, 0, false, d.errorf("unterminated escape")
 			}
 			switch d.data[d.pos+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				d.pos += 2
 			case 'u':
 				if d.pos+6 > len(d.data) {
-					return nil, false, d.errorf("short \\u escape")
+					return 0, 0, false, d.errorf("short \\u escape")
 				}
 				for _, h := range d.data[d.pos+2 : d.pos+6] {
 					if !isHex(h) {
-						return nil, false, d.errorf("invalid \\u escape")
+						return 0, 0, false, d.errorf("invalid \\u escape")
 					}
 				}
 				d.pos += 6
 			default:
-				return nil, false, d.errorf("invalid escape")
+				return 0, 0, false, d.errorf("invalid escape")
 			}
 		case c < 0x20:
-			return nil, false, d.errorf("control character in string")
+			return 0, 0, false, d.errorf("control character in string")
 		default:
 			d.pos++
 		}
 	}
-	return nil, false, d.errorf("unterminated string")
+	return 0, 0, false, d.errorf("unterminated string")
 }
 
-// stringOf converts validated raw string content into a Go string, resolving escapes and
-// replacing invalid UTF-8 bytes one by one with U+FFFD (as encoding/json does).
-func (d *decoder) stringOf(raw []byte, escaped bool) string {
+// stringAt converts the validated raw string content d.data[start:end] into a Go string,
+// resolving escapes and replacing invalid UTF-8 bytes one by one with U+FFFD (as encoding/json
+// does). Content that needs neither is a substring of d.text.
+func (d *decoder) stringAt(start, end int, escaped bool) string {
+	raw := d.data[start:end]
 	if !escaped && utf8.Valid(raw) {
-		return string(raw)
+		return d.text[start:end]
 	}
 	b := d.buf[:0]
 	for i := 0; i < len(raw); {

@@ -83,7 +83,7 @@ func (p *Parser) object(v pcommon.Value, ok bool) (pcommon.Map, bool) {
 		return v.Map(), true
 	case pcommon.ValueTypeStr:
 		if s := v.Str(); len(s) > 0 && s[0] == '{' {
-			if err := p.dec.decodeObject([]byte(s), p.scratch); err == nil {
+			if err := p.dec.decodeObjectString(s, p.scratch); err == nil {
 				return p.scratch, true
 			}
 		}
