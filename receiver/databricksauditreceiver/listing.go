@@ -38,10 +38,16 @@ func listObjects(ctx context.Context, bucket *blob.Bucket, cutoff time.Time) ([]
 				return err
 			}
 			if !obj.IsDir {
+				if isHidden(obj.Key) {
+					continue
+				}
 				out = append(out, listedObject{key: obj.Key, size: obj.Size, modTime: obj.ModTime, etag: etagOf(obj)})
 				continue
 			}
 			segment := strings.TrimSuffix(strings.TrimPrefix(obj.Key, prefix), "/")
+			if strings.HasPrefix(segment, ".") {
+				continue // a staging directory (see isHidden)
+			}
 			name, value, _ := strings.Cut(segment, "=")
 			y, m := year, month
 			switch name {
@@ -68,6 +74,14 @@ func listObjects(ctx context.Context, bucket *blob.Bucket, cutoff time.Time) ([]
 	}
 	err := walk("", "", "")
 	return out, err
+}
+
+// isHidden reports keys whose last element starts with a dot: writers that stage an object
+// under a temporary name and rename it when complete (rsync, many upload tools, the simulator's
+// directory store) leave such files for a moment; reading one would emit its records twice, once
+// under the temporary name and once under the final one. Databricks never delivers such names.
+func isHidden(key string) bool {
+	return strings.HasPrefix(key[strings.LastIndexByte(key, '/')+1:], ".")
 }
 
 func twoDigits(v string) string {

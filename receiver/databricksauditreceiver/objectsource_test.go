@@ -122,6 +122,30 @@ func TestObjectSourceReadsNewLinesOnly(t *testing.T) {
 	assert.False(t, cp.LastFullScan.IsZero())
 }
 
+// A writer that stages an object under a hidden name and renames it when complete must not
+// have its records read twice (found by the reliability soak with the simulator's directory store).
+func TestObjectSourceSkipsHiddenStagingObjects(t *testing.T) {
+	ctx := context.Background()
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	ms := newMemStorage()
+	id := component.MustNewIDWithName("databricks_audit", "staging")
+	next := &flakyConsumer{}
+	s, _ := newObjectSource(t, bucket, storeFor(t, ms, id), next)
+
+	writeObject(t, bucket, deliveryKey("1", "auditlogs_a.json"), lines(0, 3))
+	writeObject(t, bucket, deliveryKey("1", ".tmp0000014"), lines(10, 14))
+	writeObject(t, bucket, deliveryKey("1", ".staging/auditlogs_b.json"), lines(20, 22))
+	require.NoError(t, s.poll(ctx))
+	assert.Equal(t, reqs(0, 3), ids(t, next), "hidden objects and directories are not read")
+
+	// The staged object is renamed to its final name: its records arrive once.
+	require.NoError(t, bucket.Delete(ctx, deliveryKey("1", ".tmp0000014")))
+	writeObject(t, bucket, deliveryKey("1", "auditlogs_c.json"), lines(10, 14))
+	require.NoError(t, s.poll(ctx))
+	assert.Equal(t, append(reqs(0, 3), reqs(10, 14)...), ids(t, next))
+}
+
 func TestObjectSourceRestartNoDuplicatesAndCatchUp(t *testing.T) {
 	ctx := context.Background()
 	bucket := memblob.OpenBucket(nil)
