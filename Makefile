@@ -44,13 +44,15 @@ test-unit:
 test-e2e: build
 	OTELCOL_BINARY=$(COLLECTOR) go test -tags e2e -count=1 -timeout 30m ./test/e2e/...
 
-## test-reliability-quick: the quick subset of the reliability suite (~5 min; part of make test)
+## test-reliability-quick: the quick subset of the reliability suite, with the 5-minute soak (~11 min; part of make test)
 test-reliability-quick: build
 	OTELCOL_BINARY=$(COLLECTOR) go test -tags reliability -short -count=1 -timeout 20m ./test/reliability/...
 
-## test-reliability: the whole reliability suite: 10 SIGKILLs per source, the 1 h soak (see RELIABILITY.md)
+## test-reliability: the whole reliability suite: 10 SIGKILLs per source, the 1 h soak, then
+## every fuzzer for 30 s (see RELIABILITY.md; about 2 h 15 min on 2 cores)
 test-reliability: build
-	RELIABILITY_FULL=1 OTELCOL_BINARY=$(COLLECTOR) go test -tags reliability -count=1 -timeout 90m ./test/reliability/...
+	RELIABILITY_FULL=1 OTELCOL_BINARY=$(COLLECTOR) go test -tags reliability -count=1 -timeout 120m ./test/reliability/...
+	./scripts/fuzz.sh 30
 
 ## bench: the benchmarks of BENCHMARKS.md against the built binary (~15-20 min on 2 cores; never part of make test)
 bench: build

@@ -4,8 +4,12 @@ package reliability
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -123,5 +127,147 @@ func TestExporterOutageWithPersistentQueue(t *testing.T) {
 		outage, r, before.total())
 	if r.lost > 0 {
 		t.Errorf("records lost across the back-end outage: %v (first lost %v)", r, r.lostIDs[:min(5, len(r.lostIDs))])
+	}
+}
+
+// scrapeGauge sums every series of a metric on the collector's Prometheus self-telemetry
+// endpoint. Unlike scrapeCounter it returns an error instead of failing the test, because it
+// is polled while the collector may be restarting.
+func scrapeGauge(addr, name string) (float64, error) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("self-telemetry: status %d", resp.StatusCode)
+	}
+	sum, found := 0.0, false
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+			sum, found = sum+v, true
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("no %s series yet", name)
+	}
+	return sum, nil
+}
+
+// TestSIGKILLWithFilledPersistentQueue lets the persistent sending queue fill while the OTLP
+// back end is down, kills the collector with SIGKILL (no chance to flush or close bbolt
+// cleanly), restarts it, and only then brings the back end up: every record must arrive, and
+// the only duplicates allowed are the receiver's batch in flight at the kill (enqueued, its
+// checkpoint not yet written).
+func TestSIGKILLWithFilledPersistentQueue(t *testing.T) {
+	requireComponents(t, "databricks_audit", "otlp", "otlp_grpc", "file", "file_storage")
+	// The queue must hold several requests before the kill; objects arrive about every 10 s.
+	minQueued, outage := 3.0, 30*time.Second
+	if fullRun() {
+		minQueued, outage = 5, 90*time.Second
+	}
+	stream := outage + 20*time.Second
+	dir := t.TempDir()
+	deliveryDir := filepath.Join(dir, "audit")
+	mustf(t, os.MkdirAll(deliveryDir, 0o700), "mkdir")
+	sinkPath := filepath.Join(dir, "otlp-sink.jsonl")
+	scenario := writeFile(t, dir, "queue-kill.yaml", crashScenario)
+	sim := startSimulator(t, simulatorStreamArgs(scenario, deliveryDir, stream)...)
+
+	grpcAddr := freeAddress(t)
+	sinkCfg := writeFile(t, dir, "sink.yaml", otlpSinkConfig(grpcAddr, sinkPath, newCollectorPorts(t)))
+	sink := startProcess(t, "otlp-sink", collectorBinary(t), nil, "--config", sinkCfg)
+	waitFor(t, 30*time.Second, "the OTLP sink listening", func() error {
+		if !listening(grpcAddr) {
+			return fmt.Errorf("nothing on %s", grpcAddr)
+		}
+		return nil
+	})
+	ports := newCollectorPorts(t)
+	cfg := writeFile(t, dir, "collector.yaml", outageConfig(deliveryDir, filepath.Join(dir, "state"), grpcAddr, ports))
+	p := startCollector(t, cfg)
+	waitFor(t, 30*time.Second, "first records at the sink", func() error {
+		if got, _ := sinkEvents(t, sinkPath); got.total() == 0 {
+			return fmt.Errorf("sink empty")
+		}
+		return nil
+	})
+
+	sink.stop(t, 30*time.Second)
+	downAt := time.Now()
+	before, _ := sinkEvents(t, sinkPath)
+	const queueSize = "otelcol_exporter_queue_size"
+	var queuedAtKill float64
+	// Kill no earlier than a third into the outage, so that the queue holds objects that arrived
+	// during it and not only the backlog the receiver was still reading when the back end went.
+	time.Sleep(outage / 3)
+	waitFor(t, outage/2, fmt.Sprintf("at least %.0f requests in the persistent queue", minQueued), func() error {
+		v, err := scrapeGauge(ports.telemetry, queueSize)
+		if err != nil {
+			return err
+		}
+		if queuedAtKill = v; v < minQueued {
+			return fmt.Errorf("%s = %.0f", queueSize, v)
+		}
+		return nil
+	})
+	p.kill()
+	killedAt := time.Since(downAt)
+	p = startCollector(t, cfg)
+	// Nothing can leave while the back end is down, so the reopened queue holds at least what
+	// was queued at the kill: the dispatched-but-unacknowledged requests are put back.
+	var queuedAfterRestart float64
+	waitFor(t, 30*time.Second, "the queue reopened from disk", func() error {
+		v, err := scrapeGauge(ports.telemetry, queueSize)
+		if err != nil {
+			return err
+		}
+		if queuedAfterRestart = v; v < queuedAtKill {
+			return fmt.Errorf("%s = %.0f after restart, %.0f before the kill", queueSize, v, queuedAtKill)
+		}
+		return nil
+	})
+	time.Sleep(time.Until(downAt.Add(outage)))
+	sink = startProcess(t, "otlp-sink", collectorBinary(t), nil, "--config", sinkCfg)
+	t.Logf("back end down for %v; SIGKILL after %v with %s = %.0f; %.0f after restart",
+		time.Since(downAt).Round(time.Second), killedAt.Round(time.Second), queueSize, queuedAtKill, queuedAfterRestart)
+
+	waitFor(t, stream+time.Minute, "the simulated timeline to end", func() error {
+		if c := sim.clock(t); c.Now.Before(c.End) {
+			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second) // the last delivery tick
+	want := deliveredEvents(t, deliveryDir)
+	var r deliveryReport
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got, _ := sinkEvents(t, sinkPath)
+		r = compareEvents(want, got)
+		if r.lost == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	p.stop(t, 30*time.Second)
+	sink.stop(t, 30*time.Second)
+	_, torn := sinkEvents(t, sinkPath)
+	maxBatch := largestSinkBatch(t, sinkPath)
+	t.Logf("RESULT queue-sigkill down=%v queue_size at kill %.0f, after restart %.0f: %v; largest batch %d; torn sink lines %d; %d records had arrived before the outage",
+		outage, queuedAtKill, queuedAfterRestart, r, maxBatch, torn, before.total())
+	if r.lost > 0 {
+		t.Errorf("records lost after SIGKILL with a filled persistent queue: %v (first lost %v)", r, r.lostIDs[:min(5, len(r.lostIDs))])
+	}
+	if r.duplicated > maxBatch {
+		t.Errorf("%d duplicates after one SIGKILL, more than the one receiver batch in flight (largest %d records)", r.duplicated, maxBatch)
 	}
 }

@@ -3,13 +3,24 @@
 package reliability
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+
+	simengine "github.com/otelcol-databricks/otelcol-databricks/internal/simulator"
+	"github.com/otelcol-databricks/otelcol-databricks/test/fakes3"
 )
 
 // soakDuration: 5 minutes by default, 1 hour with RELIABILITY_FULL=1, or
@@ -26,21 +37,6 @@ func soakDuration(t *testing.T) time.Duration {
 	return 5 * time.Minute
 }
 
-// rssBytes is the resident set size of a process (Linux /proc).
-func rssBytes(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
-
 // goroutines reads the goroutine count from the pprof extension.
 func goroutines(t *testing.T, pprofAddr string) int {
 	t.Helper()
@@ -52,27 +48,272 @@ func goroutines(t *testing.T, pprofAddr string) int {
 	return n
 }
 
-// TestSoak runs both audit sources and the databricks receiver against a steady stream for the
-// soak duration and checks completeness, that no duplicate appears without a crash, and that
-// memory and goroutines stay flat after warm-up.
-func TestSoak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the soak runs in make test-reliability, not in the quick subset")
+// soakRate is the audit load fed to the access_anomaly pipeline: 2,000 records/s by default
+// (the issue's figure), or RELIABILITY_SOAK_RATE.
+func soakRate(t *testing.T) int {
+	if s := os.Getenv("RELIABILITY_SOAK_RATE"); s != "" {
+		n, err := strconv.Atoi(s)
+		mustf(t, err, "RELIABILITY_SOAK_RATE")
+		return n
 	}
-	requireComponents(t, "databricks_audit", "databricks", "file", "file_storage", "pprof")
-	soak := soakDuration(t)
+	return 2000
+}
+
+// soakIdentities is the number of human users in the soak's load: the processor's state grows
+// with identities, so this is what its memory must settle at.
+const soakIdentities = 10000
+
+// procMemory is one sampling interval's memory: the /proc/<pid>/status reading at its end
+// (rss, rssAnon) and the lowest readings of the probes within it (floorRSS, floorAnon). At
+// 2,000 records/s the collector's RSS swings by 40 MiB and more between garbage collections, so
+// the slope of single readings has an error of several MiB per 10 minutes even over an hour;
+// the floor (memory just after a collection) is what a leak raises.
+type procMemory struct {
+	at                  time.Duration // since the collector started
+	rss, rssAnon        int64
+	floorRSS, floorAnon int64
+	goroutines          int
+}
+
+// memoryProbeEvery is how often memory is read within a sampling interval.
+const memoryProbeEvery = 5 * time.Second
+
+func readProcMemory(pid int) (rss, rssAnon int64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch {
+		case k == "VmRSS" && err == nil:
+			rss = kb << 10
+		case k == "RssAnon" && err == nil:
+			rssAnon = kb << 10
+		}
+	}
+	if rss == 0 || rssAnon == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS/RssAnon in /proc/%d/status", pid)
+	}
+	return rss, rssAnon, nil
+}
+
+// slopePer10Min is the least-squares slope of y over the samples' times, in bytes per 10 minutes.
+func slopePer10Min(samples []procMemory, y func(procMemory) int64) float64 {
+	n := float64(len(samples))
+	if n < 2 {
+		return 0
+	}
+	var sx, sy, sxx, sxy float64
+	for _, s := range samples {
+		x, v := s.at.Minutes(), float64(y(s))
+		sx, sy, sxx, sxy = sx+x, sy+v, sxx+x*x, sxy+x*v
+	}
+	den := n*sxx - sx*sx
+	if den == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / den * 10
+}
+
+// loadFeeder writes the soak's audit load as delivery objects: every feedEvery, one object per
+// workspace partition with rate*feedEvery records, replaying a generated pool of events shifted
+// forward in time by the pool's span on every pass, so event times keep pace with the wall
+// clock and every record has a new event id. Objects older than keepFor are deleted (as a
+// bucket lifecycle rule would), so an hour at 2,000 records/s does not fill the disk.
+type loadFeeder struct {
+	dir     string
+	staging string // same file system as dir, outside it
+	pool    []simengine.AuditEvent
+	span    time.Duration
+	rate    int
+	next    int // index into pool
+	pass    int
+	seq     int
+	fed     int64
+	written []string
+	// identities is the number of distinct identities in the pool.
+	identities int
+}
+
+const feedEvery = 5 * time.Second
+
+func newLoadFeeder(t *testing.T, dir, staging string, rate int) *loadFeeder {
+	t.Helper()
+	// Two minutes of a workspace at the soak rate; the scenario's own events (service
+	// principals, System-User) come on top of the benign user rate. Users work their own
+	// hours in five time zones, so only part of a workspace is active in any two minutes: the
+	// workspace is grown until about soakIdentities of its users are in the load.
+	span := 2 * time.Minute
+	sc := simengine.DefaultScenario()
+	sc.Name, sc.ServicePrincipals, sc.Clusters, sc.Jobs = "soak", 20, 10, 10
+	users := soakIdentities
+	var w *simengine.World
+	var identities map[string]bool
+	for attempt := 0; attempt < 3; attempt++ {
+		began := time.Now()
+		var err error
+		w, err = simengine.Build(sc, simengine.Options{Users: users, Rate: float64(rate), Start: "now-2m", Duration: span})
+		mustf(t, err, "generate the soak load")
+		identities = map[string]bool{}
+		for i := range w.Events {
+			identities[w.Events[i].Email] = true
+		}
+		t.Logf("soak load: %d events of %d distinct identities (%d users in the workspace) over %v, generated in %v",
+			len(w.Events), len(identities), len(w.Population.Users), span, time.Since(began).Round(time.Millisecond))
+		if len(identities) >= soakIdentities*9/10 {
+			break
+		}
+		users = users * soakIdentities / max(1, len(identities)) * 21 / 20
+	}
+	if len(w.Events) < rate*int(feedEvery/time.Second) {
+		t.Fatalf("generated %d events for the soak load, want at least %d", len(w.Events), rate*int(feedEvery/time.Second))
+	}
+	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), rate: rate, identities: len(identities)}
+}
+
+// feed writes one feedEvery's worth of records.
+func (f *loadFeeder) feed(keepFor time.Duration) error {
+	n := f.rate * int(feedEvery/time.Second)
+	parts := map[string]*bytes.Buffer{}
+	var keys []string
+	for range n {
+		e := f.pool[f.next] // a copy: the pool keeps its times
+		e.Time = e.Time.Add(time.Duration(f.pass) * f.span)
+		key := fmt.Sprintf("workspaceId=%s/date=%s", e.WorkspaceID, e.Time.UTC().Format(time.DateOnly))
+		b := parts[key]
+		if b == nil {
+			b = &bytes.Buffer{}
+			parts[key] = b
+			keys = append(keys, key)
+		}
+		b.Write(e.DeliveryLine())
+		b.WriteByte('\n')
+		if f.next++; f.next == len(f.pool) {
+			f.next, f.pass = 0, f.pass+1
+		}
+	}
+	for _, key := range keys {
+		f.seq++
+		dst := filepath.Join(f.dir, key, fmt.Sprintf("auditlogs_soak%07d.json", f.seq))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		// Written aside, outside the delivery directory, and renamed into it, so the receiver
+		// lists each object once and complete (as an object store's PUT shows it). The
+		// receiver lists every file below the URL, hidden ones included (RELIABILITY.md, §7).
+		tmp := filepath.Join(f.staging, fmt.Sprintf("soak%07d.json", f.seq))
+		if err := os.WriteFile(tmp, parts[key].Bytes(), 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, dst); err != nil {
+			return err
+		}
+		f.written = append(f.written, dst)
+	}
+	f.fed += int64(n)
+	keep := int(keepFor/feedEvery) * max(1, len(keys))
+	for len(f.written) > keep {
+		if err := os.Remove(f.written[0]); err != nil {
+			return err
+		}
+		f.written = f.written[1:]
+	}
+	return nil
+}
+
+// findingEventName marks the access_anomaly processor's finding records (DESIGN §3.3).
+const findingEventName = "databricks.access_anomaly"
+
+// countingSink is an OTLP/gRPC logs back end that counts audit records and findings.
+type countingSink struct {
+	plogotlp.UnimplementedGRPCServer
+	server            *grpc.Server
+	addr              string
+	records, findings atomic.Int64
+}
+
+func startCountingSink(t *testing.T) *countingSink {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	mustf(t, err, "listen")
+	s := &countingSink{server: grpc.NewServer(), addr: l.Addr().String()}
+	plogotlp.RegisterGRPCServer(s.server, s)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.server.Serve(l)
+	}()
+	t.Cleanup(func() {
+		s.server.Stop()
+		<-done
+	})
+	return s
+}
+
+func (s *countingSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	var records, findings int64
+	forEachRecord(req.Logs(), func(lr plog.LogRecord) {
+		if lr.EventName() == findingEventName {
+			findings++
+		} else {
+			records++
+		}
+	})
+	s.records.Add(records)
+	s.findings.Add(findings)
+	return plogotlp.NewExportResponse(), nil
+}
+
+// TestSoak runs the collector for the soak duration with
+//   - a steady audit load (2,000 records/s of 10,000 identities, RELIABILITY_SOAK_RATE) through
+//     databricks_audit (delivery) → access_anomaly (built-in pack, state in file_storage) →
+//     otlp_grpc, into a counting back end;
+//   - both audit sources (delivery through the S3 fake) and the databricks receiver against the
+//     live simulator, into file sinks, for completeness (every event, once);
+//
+// and samples RSS (VmRSS and RssAnon; each sample also keeps the lowest of the 5-second probes
+// since the previous one, see procMemory) and goroutines every minute (every 15 s in soaks
+// shorter than 20 minutes, so that the slope has points). It fails on any loss, any duplicate,
+// any error log line, goroutine growth, or a least-squares slope of the RSS floor after warm-up
+// of 1 MiB per 10 minutes or more (in windows of 30 minutes or more; shorter windows are
+// dominated by noise: they report the slope and fail only when the floor doubles).
+func TestSoak(t *testing.T) {
+	requireComponents(t, "databricks_audit", "databricks", "access_anomaly", "otlp_grpc", "file", "file_storage", "pprof")
+	soak, rate := soakDuration(t), soakRate(t)
+	warmup := min(10*time.Minute, soak/5)
+	every := time.Minute
+	if soak < 20*time.Minute {
+		every = 15 * time.Second
+	}
 	dir := t.TempDir()
-	deliveryDir := filepath.Join(dir, "audit")
+	loadDir := filepath.Join(dir, "load")
 	sinkDir := filepath.Join(dir, "sink")
-	for _, d := range []string{deliveryDir, sinkDir} {
+	for _, d := range []string{loadDir, sinkDir, filepath.Join(dir, "staging")} {
 		mustf(t, os.MkdirAll(d, 0o700), "mkdir")
 	}
+	feeder := newLoadFeeder(t, loadDir, filepath.Join(dir, "staging"), rate)
+	sink := startCountingSink(t)
+	// The simulator delivers into the S3 fake: its file:// writer renames temporary files in
+	// the delivery directory, which the receiver would read too (the defect in RELIABILITY.md
+	// §7), and this test is about memory, not that defect.
+	setEnv(t, fakes3.Env())
+	s3, err := fakes3.Start("audit-bucket")
+	mustf(t, err, "fake S3")
+	t.Cleanup(s3.Close)
+	s3URL := s3.BucketURL("audit-bucket", "databricks")
 	scenario := writeFile(t, dir, "soak.yaml", crashScenario)
-	sim := startSimulator(t, simulatorStreamArgs(scenario, deliveryDir, soak)...)
+	args := simulatorStreamArgs(scenario, "unused", soak)
+	sim := startSimulator(t, append(args[:len(args)-2], "--delivery-url", s3URL)...)
 	warehouse := sim.warehouseID(t)
 	ports := newCollectorPorts(t)
 	pprofAddr := freeAddress(t)
-	cfg := crashConfig(sim.url, warehouse, deliveryDir, filepath.Join(dir, "state"), sinkDir, ports)
+	cfg := crashConfig(sim.url, warehouse, "/unused", filepath.Join(dir, "state"), sinkDir, ports)
+	cfg = strings.Replace(cfg, "url: file:///unused", fmt.Sprintf("url: %q", s3URL), 1)
 	cfg = withExtension(cfg, "pprof", "    endpoint: "+pprofAddr+"\n")
 	cfg = strings.Replace(cfg, "receivers:\n", fmt.Sprintf(`receivers:
   databricks:
@@ -81,26 +322,75 @@ func TestSoak(t *testing.T) {
     storage: file_storage
     collection_interval: 10s
     initial_delay: 0s
-`, sim.url, simToken), 1)
-	cfg = strings.Replace(cfg, "exporters:\n", "exporters:\n  file/dbx:\n    path: "+filepath.Join(sinkDir, "dbx.jsonl")+"\n    rotation: {max_megabytes: 1024}\n", 1)
-	cfg = strings.Replace(cfg, "  pipelines:\n", "  pipelines:\n    metrics/dbx:\n      receivers: [databricks]\n      exporters: [file/dbx]\n    logs/dbx:\n      receivers: [databricks]\n      exporters: [file/dbx]\n", 1)
+  databricks_audit/load:
+    source: delivery
+    storage: file_storage
+    delivery:
+      url: file://%s
+      poll_interval: 1s
+`, sim.url, simToken, loadDir), 1)
+	cfg = strings.Replace(cfg, "exporters:\n", fmt.Sprintf(`processors:
+  access_anomaly:
+    storage: file_storage
+exporters:
+  otlp_grpc/load:
+    endpoint: %s
+    tls:
+      insecure: true
+  file/dbx:
+    path: %s
+    rotation: {max_megabytes: 1024}
+`, sink.addr, filepath.Join(sinkDir, "dbx.jsonl")), 1)
+	cfg = strings.Replace(cfg, "  pipelines:\n", `  pipelines:
+    logs/load:
+      receivers: [databricks_audit/load]
+      processors: [access_anomaly]
+      exporters: [otlp_grpc/load]
+    metrics/dbx:
+      receivers: [databricks]
+      exporters: [file/dbx]
+    logs/dbx:
+      receivers: [databricks]
+      exporters: [file/dbx]
+`, 1)
 	cfgPath := writeFile(t, dir, "collector.yaml", cfg)
 	p := startCollector(t, cfgPath)
 	pid := p.cmd.Process.Pid
+	began := time.Now()
 
-	warmup := min(time.Minute, soak/4)
-	time.Sleep(warmup)
-	rss0, err := rssBytes(pid)
-	mustf(t, err, "rss")
-	g0 := goroutines(t, pprofAddr)
-	peak := rss0
-	for end := time.Now().Add(soak - warmup); time.Now().Before(end); time.Sleep(5 * time.Second) {
+	var samples []procMemory
+	var floorRSS, floorAnon int64
+	nextFeed, nextProbe, nextSample := began, began.Add(memoryProbeEvery), began.Add(every)
+	for end := began.Add(soak); time.Now().Before(end); {
 		if p.exited() {
 			t.Fatalf("the collector exited during the soak: %v", p.err)
 		}
-		if r, err := rssBytes(pid); err == nil && r > peak {
-			peak = r
+		// Catch up on a late tick rather than skip, so that the average rate holds.
+		for !time.Now().Before(nextFeed) && nextFeed.Before(end) {
+			mustf(t, feeder.feed(5*time.Minute), "feed the soak load")
+			nextFeed = nextFeed.Add(feedEvery)
 		}
+		if !time.Now().Before(nextProbe) {
+			rss, anon, err := readProcMemory(pid)
+			mustf(t, err, "sample memory")
+			if floorRSS == 0 || rss < floorRSS {
+				floorRSS = rss
+			}
+			if floorAnon == 0 || anon < floorAnon {
+				floorAnon = anon
+			}
+			nextProbe = nextProbe.Add(memoryProbeEvery)
+			if !time.Now().Before(nextSample) {
+				s := procMemory{at: time.Since(began), rss: rss, rssAnon: anon, floorRSS: floorRSS, floorAnon: floorAnon,
+					goroutines: goroutines(t, pprofAddr)}
+				samples = append(samples, s)
+				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), goroutines %d, fed %d, at the back end %d records + %d findings",
+					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, s.goroutines, feeder.fed, sink.records.Load(), sink.findings.Load())
+				floorRSS, floorAnon = 0, 0
+				nextSample = nextSample.Add(every)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	waitFor(t, 2*time.Minute, "the simulated timeline to end", func() error {
 		if c := sim.clock(t); c.Now.Before(c.End) {
@@ -111,42 +401,90 @@ func TestSoak(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	clk := sim.clock(t)
 	wants := map[string]eventCounts{
-		"delivery": deliveredEvents(t, deliveryDir),
+		"delivery": objectEvents(t, readBucket(t, s3URL), false),
 		"table":    tableEvents(t, sim, warehouse, clk.Start.Add(-time.Hour), clk.End.Add(time.Hour)),
 	}
 	reports := map[string]deliveryReport{}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		lost := 0
+		lost := feeder.fed - sink.records.Load()
 		for name, want := range wants {
 			got, _ := sinkEvents(t, filepath.Join(sinkDir, name+".jsonl"))
 			reports[name] = compareEvents(want, got)
-			lost += reports[name].lost
+			lost += int64(reports[name].lost)
 		}
-		if lost == 0 || time.Now().After(deadline) {
+		if lost <= 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(2 * time.Second)
 	}
-	rss1, err := rssBytes(pid)
-	mustf(t, err, "rss")
 	g1 := goroutines(t, pprofAddr)
-	p.stop(t, 30*time.Second)
+	p.stop(t, time.Minute)
 
-	t.Logf("RESULT soak %v: delivery %v; table %v; RSS after warm-up %d MiB, peak %d MiB, end %d MiB; goroutines %d -> %d",
-		soak, reports["delivery"], reports["table"], rss0>>20, peak>>20, rss1>>20, g0, g1)
+	var settled []procMemory
+	for _, s := range samples {
+		if s.at >= warmup {
+			settled = append(settled, s)
+		}
+	}
+	if len(settled) < 3 {
+		t.Fatalf("only %d memory samples after the %v warm-up: the soak is too short to judge", len(settled), warmup)
+	}
+	first, last := settled[0], settled[len(settled)-1]
+	rssSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.rss })
+	anonSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.rssAnon })
+	floorSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.floorRSS })
+	floorAnonSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.floorAnon })
+	peak := first
+	for _, s := range settled {
+		if s.rss > peak.rss {
+			peak = s
+		}
+	}
+	var errorLines []string
+	for _, line := range strings.Split(p.output.String(), "\n") {
+		if strings.Contains(line, "\terror\t") {
+			errorLines = append(errorLines, line)
+		}
+	}
+	fed, got, findings := feeder.fed, sink.records.Load(), sink.findings.Load()
+	t.Logf("RESULT soak %v load %d records/s of %d identities: fed %d, at the back end %d (+%d findings); delivery %v; table %v",
+		soak, rate, feeder.identities, fed, got, findings, reports["delivery"], reports["table"])
+	t.Logf("RESULT soak %v memory after %v warm-up (%d samples every %v): RSS floor %d -> %d MiB, slope %+.2f MiB/10 min; RssAnon floor %d -> %d MiB, slope %+.2f MiB/10 min; single readings: RSS %d -> %d MiB (peak %d), slope %+.2f; RssAnon slope %+.2f; goroutines %d -> %d; error log lines %d",
+		soak, warmup, len(settled), every, first.floorRSS>>20, last.floorRSS>>20, floorSlope/(1<<20),
+		first.floorAnon>>20, last.floorAnon>>20, floorAnonSlope/(1<<20),
+		first.rss>>20, last.rss>>20, peak.rss>>20, rssSlope/(1<<20), anonSlope/(1<<20), first.goroutines, g1, len(errorLines))
+
+	if got < fed {
+		t.Errorf("the load pipeline lost %d of %d records", fed-got, fed)
+	}
+	if got > fed {
+		t.Errorf("the load pipeline delivered %d records for %d fed: %d duplicates without any crash", got, fed, got-fed)
+	}
 	for name, r := range reports {
 		if r.lost > 0 || r.duplicated > 0 {
 			t.Errorf("%s: %v without any crash", name, r)
 		}
 	}
-	if rss1 > rss0*3/2+32<<20 {
-		t.Errorf("RSS grew from %d MiB after warm-up to %d MiB at the end", rss0>>20, rss1>>20)
+	// The issue's criterion needs a long window: over less than 30 minutes the slope's error at
+	// this load is tens of MiB per 10 minutes (see RELIABILITY.md §7), so a short soak only
+	// fails on runaway growth and reports its slope.
+	if last.at-warmup >= 30*time.Minute {
+		if floorSlope >= 1<<20 {
+			t.Errorf("the RSS floor grows by %.2f MiB per 10 minutes after warm-up (limit 1 MiB)", floorSlope/(1<<20))
+		}
+	} else if last.floorRSS > 2*first.floorRSS {
+		t.Errorf("the RSS floor doubled after warm-up: %d -> %d MiB", first.floorRSS>>20, last.floorRSS>>20)
 	}
-	if g1 > g0+20 {
-		t.Errorf("goroutines grew from %d to %d", g0, g1)
+	if g1 > first.goroutines+20 {
+		t.Errorf("goroutines grew from %d to %d", first.goroutines, g1)
 	}
-	if dbx, err := os.ReadFile(filepath.Join(sinkDir, "dbx.jsonl")); err != nil || !strings.Contains(string(dbx), "databricks.job.runs") {
-		t.Errorf("the databricks receiver wrote no job metrics during the soak (err %v)", err)
+	if len(errorLines) > 0 {
+		t.Errorf("%d error lines in the collector's log, e.g.\n%s", len(errorLines), strings.Join(errorLines[:min(5, len(errorLines))], "\n"))
+	}
+	// Cluster state is recorded on every scrape; job metrics only exist while the scenario's
+	// two daily runs per job are running or have finished, which depends on the time of day.
+	if dbx, err := os.ReadFile(filepath.Join(sinkDir, "dbx.jsonl")); err != nil || !strings.Contains(string(dbx), `"databricks.cluster.state"`) {
+		t.Errorf("the databricks receiver wrote no cluster metrics during the soak (err %v)", err)
 	}
 }
