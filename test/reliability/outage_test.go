@@ -66,67 +66,96 @@ func TestExporterOutageWithPersistentQueue(t *testing.T) {
 		outage = 60 * time.Second
 	}
 	stream := outage + 20*time.Second
-	dir := t.TempDir()
-	deliveryDir := filepath.Join(dir, "audit")
-	mustf(t, os.MkdirAll(deliveryDir, 0o700), "mkdir")
-	sinkPath := filepath.Join(dir, "otlp-sink.jsonl")
-	scenario := writeFile(t, dir, "outage.yaml", crashScenario)
-	sim := startSimulator(t, simulatorStreamArgs(scenario, deliveryDir, stream)...)
+	rig := startOutageRig(t, stream)
+	p, sinkPath := rig.collector, rig.sinkPath
 
-	grpcAddr := freeAddress(t)
-	sinkCfg := writeFile(t, dir, "sink.yaml", otlpSinkConfig(grpcAddr, sinkPath, newCollectorPorts(t)))
-	sink := startProcess(t, "otlp-sink", collectorBinary(t), nil, "--config", sinkCfg)
-	waitFor(t, 30*time.Second, "the OTLP sink listening", func() error {
-		if !listening(grpcAddr) {
-			return fmt.Errorf("nothing on %s", grpcAddr)
-		}
-		return nil
-	})
-	ports := newCollectorPorts(t)
-	cfg := writeFile(t, dir, "collector.yaml", outageConfig(deliveryDir, filepath.Join(dir, "state"), grpcAddr, ports))
-	p := startCollector(t, cfg)
-	waitFor(t, 30*time.Second, "first records at the sink", func() error {
-		if got, _ := sinkEvents(t, sinkPath); got.total() == 0 {
-			return fmt.Errorf("sink empty")
-		}
-		return nil
-	})
-
-	sink.stop(t, 30*time.Second)
+	rig.sink.stop(t, 30*time.Second)
 	downAt := time.Now()
 	before, _ := sinkEvents(t, sinkPath)
 	time.Sleep(outage / 2)
 	// The collector restarts while the back end is down: what it queued must come back from disk.
 	p.stop(t, 30*time.Second)
-	p = startCollector(t, cfg)
+	p = startCollector(t, rig.config)
 	time.Sleep(time.Until(downAt.Add(outage)))
-	sink = startProcess(t, "otlp-sink", collectorBinary(t), nil, "--config", sinkCfg)
+	sink := rig.startSink(t)
 	t.Logf("back end down for %v", time.Since(downAt).Round(time.Second))
 
-	waitFor(t, stream+time.Minute, "the simulated timeline to end", func() error {
-		if c := sim.clock(t); c.Now.Before(c.End) {
-			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
-		}
-		return nil
-	})
-	time.Sleep(3 * time.Second)
-	want := deliveredEvents(t, deliveryDir)
-	var r deliveryReport
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		got, _ := sinkEvents(t, sinkPath)
-		r = compareEvents(want, got)
-		if r.lost == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Second)
-	}
+	r := rig.awaitDelivery(t, stream)
 	p.stop(t, 30*time.Second)
 	sink.stop(t, 30*time.Second)
 	t.Logf("RESULT exporter-outage down=%v (collector restarted during it): %v; %d records had arrived before the outage",
 		outage, r, before.total())
 	if r.lost > 0 {
 		t.Errorf("records lost across the back-end outage: %v (first lost %v)", r, r.lostIDs[:min(5, len(r.lostIDs))])
+	}
+}
+
+// outageRig is the setup both outage tests share: the simulator streaming delivery objects, a
+// second collector as the OTLP back end (otlp receiver → file), and the collector under test
+// with a persistent sending queue, running until the first records reached the back end.
+type outageRig struct {
+	sim               *simulator
+	deliveryDir       string
+	sinkPath, sinkCfg string
+	sink              *process
+	config            string
+	ports             collectorPorts
+	collector         *process
+}
+
+func startOutageRig(t *testing.T, stream time.Duration) *outageRig {
+	t.Helper()
+	dir := t.TempDir()
+	r := &outageRig{deliveryDir: filepath.Join(dir, "audit"), sinkPath: filepath.Join(dir, "otlp-sink.jsonl")}
+	mustf(t, os.MkdirAll(r.deliveryDir, 0o700), "mkdir")
+	scenario := writeFile(t, dir, "outage.yaml", crashScenario)
+	r.sim = startSimulator(t, simulatorStreamArgs(scenario, r.deliveryDir, stream)...)
+
+	grpcAddr := freeAddress(t)
+	r.sinkCfg = writeFile(t, dir, "sink.yaml", otlpSinkConfig(grpcAddr, r.sinkPath, newCollectorPorts(t)))
+	r.sink = r.startSink(t)
+	waitFor(t, 30*time.Second, "the OTLP sink listening", func() error {
+		if !listening(grpcAddr) {
+			return fmt.Errorf("nothing on %s", grpcAddr)
+		}
+		return nil
+	})
+	r.ports = newCollectorPorts(t)
+	r.config = writeFile(t, dir, "collector.yaml", outageConfig(r.deliveryDir, filepath.Join(dir, "state"), grpcAddr, r.ports))
+	r.collector = startCollector(t, r.config)
+	waitFor(t, 30*time.Second, "first records at the sink", func() error {
+		if got, _ := sinkEvents(t, r.sinkPath); got.total() == 0 {
+			return fmt.Errorf("sink empty")
+		}
+		return nil
+	})
+	return r
+}
+
+func (r *outageRig) startSink(t *testing.T) *process {
+	return startProcess(t, "otlp-sink", collectorBinary(t), nil, "--config", r.sinkCfg)
+}
+
+// awaitDelivery waits for the simulated timeline to end, then up to 2 minutes for every
+// delivered event to reach the back end, and compares.
+func (r *outageRig) awaitDelivery(t *testing.T, stream time.Duration) deliveryReport {
+	t.Helper()
+	waitFor(t, stream+time.Minute, "the simulated timeline to end", func() error {
+		if c := r.sim.clock(t); c.Now.Before(c.End) {
+			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second) // the last delivery tick
+	want := deliveredEvents(t, r.deliveryDir)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		got, _ := sinkEvents(t, r.sinkPath)
+		report := compareEvents(want, got)
+		if report.lost == 0 || time.Now().After(deadline) {
+			return report
+		}
+		time.Sleep(time.Second)
 	}
 }
 
@@ -175,33 +204,10 @@ func TestSIGKILLWithFilledPersistentQueue(t *testing.T) {
 		minQueued, outage = 5, 90*time.Second
 	}
 	stream := outage + 20*time.Second
-	dir := t.TempDir()
-	deliveryDir := filepath.Join(dir, "audit")
-	mustf(t, os.MkdirAll(deliveryDir, 0o700), "mkdir")
-	sinkPath := filepath.Join(dir, "otlp-sink.jsonl")
-	scenario := writeFile(t, dir, "queue-kill.yaml", crashScenario)
-	sim := startSimulator(t, simulatorStreamArgs(scenario, deliveryDir, stream)...)
+	rig := startOutageRig(t, stream)
+	p, ports, sinkPath := rig.collector, rig.ports, rig.sinkPath
 
-	grpcAddr := freeAddress(t)
-	sinkCfg := writeFile(t, dir, "sink.yaml", otlpSinkConfig(grpcAddr, sinkPath, newCollectorPorts(t)))
-	sink := startProcess(t, "otlp-sink", collectorBinary(t), nil, "--config", sinkCfg)
-	waitFor(t, 30*time.Second, "the OTLP sink listening", func() error {
-		if !listening(grpcAddr) {
-			return fmt.Errorf("nothing on %s", grpcAddr)
-		}
-		return nil
-	})
-	ports := newCollectorPorts(t)
-	cfg := writeFile(t, dir, "collector.yaml", outageConfig(deliveryDir, filepath.Join(dir, "state"), grpcAddr, ports))
-	p := startCollector(t, cfg)
-	waitFor(t, 30*time.Second, "first records at the sink", func() error {
-		if got, _ := sinkEvents(t, sinkPath); got.total() == 0 {
-			return fmt.Errorf("sink empty")
-		}
-		return nil
-	})
-
-	sink.stop(t, 30*time.Second)
+	rig.sink.stop(t, 30*time.Second)
 	downAt := time.Now()
 	before, _ := sinkEvents(t, sinkPath)
 	const queueSize = "otelcol_exporter_queue_size"
@@ -221,7 +227,7 @@ func TestSIGKILLWithFilledPersistentQueue(t *testing.T) {
 	})
 	p.kill()
 	killedAt := time.Since(downAt)
-	p = startCollector(t, cfg)
+	p = startCollector(t, rig.config)
 	// Nothing can leave while the back end is down, so the reopened queue holds at least what
 	// was queued at the kill: the dispatched-but-unacknowledged requests are put back.
 	var queuedAfterRestart float64
@@ -236,28 +242,11 @@ func TestSIGKILLWithFilledPersistentQueue(t *testing.T) {
 		return nil
 	})
 	time.Sleep(time.Until(downAt.Add(outage)))
-	sink = startProcess(t, "otlp-sink", collectorBinary(t), nil, "--config", sinkCfg)
+	sink := rig.startSink(t)
 	t.Logf("back end down for %v; SIGKILL after %v with %s = %.0f; %.0f after restart",
 		time.Since(downAt).Round(time.Second), killedAt.Round(time.Second), queueSize, queuedAtKill, queuedAfterRestart)
 
-	waitFor(t, stream+time.Minute, "the simulated timeline to end", func() error {
-		if c := sim.clock(t); c.Now.Before(c.End) {
-			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
-		}
-		return nil
-	})
-	time.Sleep(3 * time.Second) // the last delivery tick
-	want := deliveredEvents(t, deliveryDir)
-	var r deliveryReport
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		got, _ := sinkEvents(t, sinkPath)
-		r = compareEvents(want, got)
-		if r.lost == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Second)
-	}
+	r := rig.awaitDelivery(t, stream)
 	p.stop(t, 30*time.Second)
 	sink.stop(t, 30*time.Second)
 	_, torn := sinkEvents(t, sinkPath)
