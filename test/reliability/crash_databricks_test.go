@@ -52,6 +52,22 @@ func simulatorFastArgs(scenario string, stream time.Duration, speedup int) []str
 		"--speedup", fmt.Sprint(speedup), "--tick", "500ms"}
 }
 
+// killAndRestart SIGKILLs the collector p at each moment of schedule (offsets from began) and
+// starts it again from cfg each time; it fails the test if the collector exited by itself.
+func killAndRestart(t *testing.T, p *process, cfg string, began time.Time, schedule []time.Duration) *process {
+	t.Helper()
+	for i, at := range schedule {
+		time.Sleep(time.Until(began.Add(at)))
+		if p.exited() {
+			t.Fatalf("the collector exited by itself before kill %d: %v", i+1, p.err)
+		}
+		p.kill()
+		t.Logf("kill %d at %v", i+1, at.Round(time.Millisecond))
+		p = startCollector(t, cfg)
+	}
+	return p
+}
+
 // killSchedule draws kills moments over stream, at least 2 s apart, from the seed (logged, and
 // taken from RELIABILITY_SEED when set).
 func killSchedule(t *testing.T, kills int, stream time.Duration) []time.Duration {
@@ -215,21 +231,8 @@ exporters:
 		return nil
 	})
 	from := sim.clock(t).Now
-	for i, at := range killSchedule(t, kills, stream) {
-		time.Sleep(time.Until(began.Add(at)))
-		if p.exited() {
-			t.Fatalf("the collector exited by itself before kill %d: %v", i+1, p.err)
-		}
-		p.kill()
-		t.Logf("kill %d at %v", i+1, at.Round(time.Millisecond))
-		p = startCollector(t, cfg)
-	}
-	waitFor(t, stream+time.Minute, "the simulated timeline to end", func() error {
-		if c := sim.clock(t); c.Now.Before(c.End) {
-			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
-		}
-		return nil
-	})
+	p = killAndRestart(t, p, cfg, began, killSchedule(t, kills, stream))
+	sim.awaitTimelineEnd(t, stream+time.Minute)
 	to := sim.clock(t).End
 	want := computeTruth(t, sim, from, to)
 	wantEvents, wantRuns := splitComputeKeys(want)

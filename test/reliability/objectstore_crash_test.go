@@ -252,21 +252,8 @@ exporters:
 	s3Before := s3.Requests()
 	began := time.Now()
 	p := startCollector(t, cfg)
-	for i, at := range killSchedule(t, kills, stream) {
-		time.Sleep(time.Until(began.Add(at)))
-		if p.exited() {
-			t.Fatalf("the collector exited by itself before kill %d: %v", i+1, p.err)
-		}
-		p.kill()
-		t.Logf("kill %d at %v", i+1, at.Round(time.Millisecond))
-		p = startCollector(t, cfg)
-	}
-	waitFor(t, stream+time.Minute, "the simulated timeline to end", func() error {
-		if c := sim.clock(t); c.Now.Before(c.End) {
-			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
-		}
-		return nil
-	})
+	p = killAndRestart(t, p, cfg, began, killSchedule(t, kills, stream))
+	sim.awaitTimelineEnd(t, stream+time.Minute)
 	time.Sleep(3 * time.Second) // the last delivery tick
 	sources := []struct {
 		name string

@@ -140,12 +140,7 @@ func (r *outageRig) startSink(t *testing.T) *process {
 // delivered event to reach the back end, and compares.
 func (r *outageRig) awaitDelivery(t *testing.T, stream time.Duration) deliveryReport {
 	t.Helper()
-	waitFor(t, stream+time.Minute, "the simulated timeline to end", func() error {
-		if c := r.sim.clock(t); c.Now.Before(c.End) {
-			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
-		}
-		return nil
-	})
+	r.sim.awaitTimelineEnd(t, stream+time.Minute)
 	time.Sleep(3 * time.Second) // the last delivery tick
 	want := deliveredEvents(t, r.deliveryDir)
 	deadline := time.Now().Add(2 * time.Minute)

@@ -146,3 +146,14 @@ func (s *simulator) warehouseID(t *testing.T) string {
 	}
 	return list.Warehouses[0].ID
 }
+
+// awaitTimelineEnd waits (up to timeout) until the simulated clock has reached the scenario's end.
+func (s *simulator) awaitTimelineEnd(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, "the simulated timeline to end", func() error {
+		if c := s.clock(t); c.Now.Before(c.End) {
+			return fmt.Errorf("simulator at %s, ends %s", c.Now, c.End)
+		}
+		return nil
+	})
+}
