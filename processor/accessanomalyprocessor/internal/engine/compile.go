@@ -82,7 +82,7 @@ type compiledRule struct {
 	steps       []int
 	noise       noiseMask
 	space       *groupSpace
-	slot        int
+	slot        int // index in entity.states; noSlot for stateless detectors
 	value       valueGetter
 	valueLabel  string
 	suppressKey []valueGetter
@@ -295,8 +295,6 @@ func (c *Compiled) compileRule(r rules.Rule, parser ottl.Parser[tctx], cond func
 		}
 	}
 	cr.space = c.space(spaces, trimAll(groupBy), getters)
-	cr.slot = cr.space.nslots
-	cr.space.nslots++
 	cr.suppressByGroup = len(r.Suppress.Key) == 0
 	for i, k := range r.Suppress.Key {
 		if k == "group_by" {
@@ -352,6 +350,14 @@ func (c *Compiled) compileRule(r rules.Rule, parser ottl.Parser[tctx], cond func
 	}
 	if cr.det, err = newDetector(r); err != nil {
 		return nil, fail("type", err)
+	}
+	// Only rules that keep state get a slot: a stateless detector (match,
+	// dormancy, time_profile) then reads nothing from the entity's states,
+	// and the states of one identity fit in fewer cache lines.
+	cr.slot = noSlot
+	if cr.det.newState() != nil {
+		cr.slot = cr.space.nslots
+		cr.space.nslots++
 	}
 	cr.stateKey = r.ID + "@" + semanticHash(r)
 	return cr, nil

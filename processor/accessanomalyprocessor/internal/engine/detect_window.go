@@ -6,7 +6,7 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -277,7 +277,7 @@ func pushTime(ts []int64, t, cutoff int64, keep int) []int64 {
 		}
 	}
 	out = append(out, t)
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	if len(out) > keep {
 		out = out[len(out)-keep:]
 	}

@@ -84,8 +84,9 @@ type Engine struct {
 	howFrom, howTo int64
 	howVal         int
 
-	serviceAgents containsCache
-	excludedPaths containsCache
+	serviceAgents    containsCache
+	excludedPaths    containsCache
+	systemIdentities *lists.Matcher
 
 	load       Loader
 	pending    map[string][]byte
@@ -127,6 +128,7 @@ func New(c *Compiled, obs Observer, logger *zap.Logger) *Engine {
 	e.c.e = e
 	e.serviceAgents = containsCache{m: c.lists.Matcher(lists.ServiceUserAgents), cache: map[string]bool{}}
 	e.excludedPaths = containsCache{m: c.lists.Matcher(lists.ExcludedPaths), cache: map[string]bool{}}
+	e.systemIdentities = c.lists.Matcher(lists.SystemIdentities)
 	e.c.memo = make([]int8, len(c.conds))
 	if e.cfg.Location == nil {
 		e.cfg.Location = time.UTC
@@ -253,7 +255,7 @@ func (c *evalCtx) noisy(m noiseMask) bool {
 	if missing := m &^ c.noiseSet; missing != 0 {
 		e := c.e
 		if missing&noiseSystemUser != 0 {
-			if c.ev.identityType == "system" || e.lists.Matcher(lists.SystemIdentities).Match(c.ev.identity) {
+			if c.ev.identityType == "system" || e.systemIdentities.Match(c.ev.identity) {
 				c.noiseVal |= noiseSystemUser
 			}
 		}
@@ -479,7 +481,12 @@ func (e *Engine) groupKey(c *evalCtx, s *groupSpace) (string, bool) {
 // creating it; at max_entities the least recently used entity is evicted
 // (its state is kept in storage when one is configured).
 func (e *Engine) entityFor(c *evalCtx, s *groupSpace, key string) *entity {
+	if ent := s.last; ent != nil && ent.key == key {
+		e.lru.touch(ent)
+		return ent
+	}
 	if ent, ok := s.entities[key]; ok {
+		s.last = ent
 		e.lru.touch(ent)
 		return ent
 	}
@@ -504,10 +511,11 @@ func (e *Engine) entityFor(c *evalCtx, s *groupSpace, key string) *entity {
 		}
 	}
 	ent.handoffUnchecked = true
-	for e.lru.n >= e.cfg.MaxEntities && e.lru.tail != nil {
-		e.evict(e.lru.tail, EvictMaxEntities)
+	for e.lru.n >= e.cfg.MaxEntities && e.lru.n > 0 {
+		e.evict(e.lru.back(), EvictMaxEntities)
 	}
 	s.entities[k] = ent
+	s.last = ent
 	e.lru.pushFront(ent)
 	return ent
 }
@@ -515,6 +523,9 @@ func (e *Engine) entityFor(c *evalCtx, s *groupSpace, key string) *entity {
 func (e *Engine) evict(ent *entity, reason string) {
 	e.lru.remove(ent)
 	delete(ent.space.entities, ent.key)
+	if ent.space.last == ent {
+		ent.space.last = nil
+	}
 	e.obs.Evicted(reason)
 	if ent.handoffDirty && reason == EvictMaxEntities && e.handoffPending != nil {
 		if s, err := e.handoffSnapshotLocked(ent); err == nil {
@@ -660,7 +671,7 @@ func (e *Engine) sweep(out *[]*Finding) {
 	e.lastSweep = e.watermark
 	cutoff := e.watermark - int64(e.cfg.EntityIdleTTL)
 	if e.cfg.EntityIdleTTL > 0 {
-		for ent := e.lru.tail; ent != nil && ent.last < cutoff; ent = e.lru.tail {
+		for ent := e.lru.back(); ent != nil && ent.last < cutoff; ent = e.lru.back() {
 			e.evict(ent, EvictIdle)
 		}
 	}

@@ -17,14 +17,9 @@ type groupSpace struct {
 	identity bool
 	entities map[string]*entity
 	nslots   int
-}
-
-// slotState is one rule's state inside an entity; entities hold only the
-// rules that have seen them, so an identity that never downloads anything
-// carries no download window.
-type slotState struct {
-	slot  int
-	state any
+	// last is the entity of the previous lookup: audit records come in
+	// bursts from one identity, and a burst then skips the map.
+	last *entity
 }
 
 // entity is one identity (or other group key) with its activity summary,
@@ -39,10 +34,14 @@ type entity struct {
 	lastDay     int32
 	how         *[168]uint16 // identity entities only
 
-	slots []slotState
+	// states holds each rule's state at the rule's slot, nil until the rule
+	// first sees the entity (so an identity that never downloads anything
+	// carries no download window): an indexed load on every record instead
+	// of a search.
+	states []any
 
-	prev, next *entity // LRU, most recent at the head
-	dirty      bool
+	lruID int32 // position in the engine's lru (0 when not in it)
+	dirty bool
 	// handoffDirty: changed since the last handoff write (identities only).
 	handoffDirty bool
 	// handoffUnchecked: not yet compared with the handoff directory since
@@ -52,18 +51,33 @@ type entity struct {
 	seenSeq          uint64 // record sequence that last updated the summary
 }
 
+// noSlot is the slot of a rule whose detector keeps no state.
+const noSlot = -1
+
 func (e *entity) state(r *compiledRule) any {
-	for i := range e.slots {
-		if e.slots[i].slot == r.slot {
-			return e.slots[i].state
+	if r.slot == noSlot {
+		return nil
+	}
+	if r.slot < len(e.states) {
+		if st := e.states[r.slot]; st != nil {
+			return st
 		}
 	}
 	st := r.det.newState()
 	if st == nil {
 		return nil
 	}
-	e.slots = append(e.slots, slotState{slot: r.slot, state: st})
+	e.setState(r.slot, st)
 	return st
+}
+
+func (e *entity) setState(slot int, st any) {
+	if slot >= len(e.states) {
+		states := make([]any, max(e.space.nslots, slot+1))
+		copy(states, e.states)
+		e.states = states
+	}
+	e.states[slot] = st
 }
 
 // recordActivity updates the summary every behavioural gate reads.
@@ -109,44 +123,96 @@ func (e *entity) howTotal() int {
 	return n
 }
 
-// lru is an intrusive doubly linked list across all group spaces, so
-// max_entities bounds the whole processor.
+// lru orders the entities of all group spaces by last use (most recent at
+// the front), so max_entities bounds the whole processor. The links live in
+// one dense array indexed by entity id rather than in the entities: moving
+// an entity to the front rewrites its neighbours' links, and with 100,000
+// identities neighbours scattered over the heap cost a cache miss each.
+// Id 0 means none, so the zero value is an empty list.
 type lru struct {
-	head, tail *entity
+	links      []lruLink // by id; links[0] unused
+	ents       []*entity // by id
+	free       []int32   // ids of removed entities, reused first
+	head, tail int32
 	n          int
 }
 
+type lruLink struct{ prev, next int32 }
+
+func (l *lru) front() *entity {
+	if l.head == 0 {
+		return nil
+	}
+	return l.ents[l.head]
+}
+
+func (l *lru) back() *entity {
+	if l.tail == 0 {
+		return nil
+	}
+	return l.ents[l.tail]
+}
+
+// after returns the entity used just before e, nil at the back.
+func (l *lru) after(e *entity) *entity { return l.ents[l.links[e.lruID].next] }
+
 func (l *lru) pushFront(e *entity) {
-	e.prev, e.next = nil, l.head
-	if l.head != nil {
-		l.head.prev = e
+	if len(l.links) == 0 {
+		l.links, l.ents = make([]lruLink, 1, 1024), make([]*entity, 1, 1024)
 	}
-	l.head = e
-	if l.tail == nil {
-		l.tail = e
+	var id int32
+	if n := len(l.free); n > 0 {
+		id = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		id = int32(len(l.links))
+		l.links = append(l.links, lruLink{})
+		l.ents = append(l.ents, nil)
 	}
+	e.lruID = id
+	l.ents[id] = e
+	l.link(id)
 	l.n++
 }
 
 func (l *lru) remove(e *entity) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		l.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		l.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
+	id := e.lruID
+	l.unlink(id)
+	l.ents[id] = nil
+	l.free = append(l.free, id)
+	e.lruID = 0
 	l.n--
 }
 
 func (l *lru) touch(e *entity) {
-	if l.head == e {
-		return
+	if id := e.lruID; id != l.head {
+		l.unlink(id)
+		l.link(id)
 	}
-	l.remove(e)
-	l.pushFront(e)
+}
+
+// link puts id at the front.
+func (l *lru) link(id int32) {
+	l.links[id] = lruLink{next: l.head}
+	if l.head != 0 {
+		l.links[l.head].prev = id
+	}
+	l.head = id
+	if l.tail == 0 {
+		l.tail = id
+	}
+}
+
+func (l *lru) unlink(id int32) {
+	k := l.links[id]
+	if k.prev != 0 {
+		l.links[k.prev].next = k.next
+	} else {
+		l.head = k.next
+	}
+	if k.next != 0 {
+		l.links[k.next].prev = k.prev
+	} else {
+		l.tail = k.prev
+	}
 }

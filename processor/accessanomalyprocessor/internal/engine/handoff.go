@@ -84,7 +84,7 @@ func (e *Engine) adoptHandoff(ctx context.Context, ent *entity) {
 		return
 	}
 	ent.first, ent.last, ent.events, ent.activeDays, ent.lastDay = adopted.first, adopted.last, adopted.events, adopted.activeDays, adopted.lastDay
-	ent.how, ent.slots = adopted.how, adopted.slots
+	ent.how, ent.states = adopted.how, adopted.states
 	ent.dirty = true
 	// The fleet has run a rule at least since the earliest clock any owner
 	// reports; a rule whose semantics differ has another state key and keeps
@@ -129,7 +129,7 @@ func (e *Engine) HandoffSnapshots() []HandoffSnapshot {
 	}
 	clear(e.handoffPending)
 	var errs []error
-	for ent := e.lru.head; ent != nil; ent = ent.next {
+	for ent := e.lru.front(); ent != nil; ent = e.lru.after(ent) {
 		if !ent.handoffDirty {
 			continue
 		}

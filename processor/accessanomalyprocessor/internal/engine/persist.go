@@ -46,19 +46,22 @@ func (e *Engine) snapshotEntity(ent *entity) ([]byte, error) {
 	if ent.how != nil {
 		s.H = ent.how[:]
 	}
-	if len(ent.slots) > 0 {
-		s.R = make(map[string]json.RawMessage, len(ent.slots))
-		for _, sl := range ent.slots {
-			r := e.ruleForSlot(ent.space, sl.slot)
-			if r == nil || sl.state == nil {
-				continue
-			}
-			b, err := json.Marshal(sl.state)
-			if err != nil {
-				return nil, fmt.Errorf("rule %s: %w", r.rule.ID, err)
-			}
-			s.R[r.stateKey] = b
+	for slot, st := range ent.states {
+		if st == nil {
+			continue
 		}
+		r := e.ruleForSlot(ent.space, slot)
+		if r == nil {
+			continue
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.rule.ID, err)
+		}
+		if s.R == nil {
+			s.R = make(map[string]json.RawMessage, len(ent.states))
+		}
+		s.R[r.stateKey] = b
 	}
 	return json.Marshal(s)
 }
@@ -100,7 +103,7 @@ func (e *Engine) restoreEntity(ent *entity, data []byte) error {
 		if err := json.Unmarshal(raw, st); err != nil {
 			return fmt.Errorf("rule %s: %w", r.rule.ID, err)
 		}
-		ent.slots = append(ent.slots, slotState{slot: r.slot, state: st})
+		ent.setState(r.slot, st)
 	}
 	return nil
 }
@@ -140,7 +143,7 @@ func (e *Engine) Snapshot() []Write {
 		out = append(out, Write{Key: k})
 	}
 	clear(e.deleted)
-	for ent := e.lru.head; ent != nil; ent = ent.next {
+	for ent := e.lru.front(); ent != nil; ent = e.lru.after(ent) {
 		if !ent.dirty {
 			continue
 		}
@@ -196,7 +199,7 @@ func (e *Engine) allRules() []*compiledRule {
 func (e *Engine) MarkAllDirty() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for ent := e.lru.head; ent != nil; ent = ent.next {
+	for ent := e.lru.front(); ent != nil; ent = e.lru.after(ent) {
 		ent.dirty = true
 	}
 	e.metaDirty, e.sup.dirty = true, true
