@@ -187,6 +187,23 @@ func TestEvictionWithoutStorage(t *testing.T) {
 	metadatatest.AssertEqualAccessAnomalyEntitiesTracked(t, h.tel, []metricdata.DataPoint[int64]{{Value: 10}}, metricdatatest.IgnoreTimestamp())
 }
 
+// TestHundredThousandIdentitiesInAMinute: a flood of distinct identities (a
+// scripted token spray, a misconfigured service) keeps the state at
+// max_entities and counts every eviction (issue 11, hostile input).
+func TestHundredThousandIdentitiesInAMinute(t *testing.T) {
+	const identities, maxEntities = 100_000, 20_000
+	h := newHarness(t, func(c *Config) { c.State.MaxEntities = maxEntities })
+	for batch := 0; batch < 10; batch++ {
+		h.feed(every(base.Add(time.Duration(batch)*6*time.Second), 60*time.Microsecond, identities/10, func(i int, t time.Time) rec {
+			return audit(t, a{"user.email": fmt.Sprintf("flood-%d-%d@corp.com", batch, i)})
+		})...)
+	}
+	metadatatest.AssertEqualAccessAnomalyEntitiesEvicted(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: identities - maxEntities, Attributes: attribute.NewSet(attribute.String("reason", "max_entities"))},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAccessAnomalyEntitiesTracked(t, h.tel, []metricdata.DataPoint[int64]{{Value: maxEntities}}, metricdatatest.IgnoreTimestamp())
+}
+
 // TestIdleExpiry: entities idle longer than entity_idle_ttl (event time) go.
 func TestIdleExpiry(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.State.EntityIdleTTL = 48 * time.Hour })
