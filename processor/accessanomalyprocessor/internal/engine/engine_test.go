@@ -5,6 +5,8 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,7 +192,17 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 		stored[w.Key] = w.Value
 	}
 	require.Contains(t, stored, KeyMeta)
-	require.Contains(t, stored, KeySuppression)
+	require.NotContains(t, stored, KeySuppression, "suppression is stored in shards")
+	shards := 0
+	for k := range stored {
+		if strings.HasPrefix(k, KeySuppression+"/") {
+			shards++
+		}
+	}
+	require.Positive(t, shards)
+	for _, w := range e.Snapshot() {
+		assert.False(t, strings.HasPrefix(w.Key, KeySuppression), "nothing changed, yet %s was written", w.Key)
+	}
 
 	e2 := builtinEngine(t)
 	require.NoError(t, e2.Restore(func(k string) ([]byte, error) { return stored[k], nil },
@@ -267,4 +279,42 @@ func countStates(ent *entity) int {
 		}
 	}
 	return n
+}
+
+// State written by earlier versions under the single "sup" key is restored,
+// then moved to the shards by the next snapshot, which deletes the old key.
+func TestSuppressionLegacyKeyUpgrade(t *testing.T) {
+	legacy := map[string]*supEntry{
+		"DBX-W01|alice@corp.com": {Rule: "DBX-W01", Expires: 100, First: 1, Last: 2, Count: 3},
+		"DBX-W04|bob@corp.com":   {Rule: "DBX-W04", Expires: 200, First: 5, Last: 6, Count: 1},
+	}
+	b, err := json.Marshal(legacy)
+	require.NoError(t, err)
+	e := builtinEngine(t)
+	require.NoError(t, e.Restore(func(k string) ([]byte, error) {
+		if k == KeySuppression {
+			return b, nil
+		}
+		return nil, nil
+	}, nil))
+	require.Len(t, e.sup.m, 2)
+	assert.Equal(t, 3, e.sup.m["DBX-W01|alice@corp.com"].Count)
+
+	writes := map[string][]byte{}
+	deleted := map[string]bool{}
+	for _, w := range e.Snapshot() {
+		if w.Value == nil {
+			deleted[w.Key] = true
+		} else {
+			writes[w.Key] = w.Value
+		}
+	}
+	assert.True(t, deleted[KeySuppression], "the pre-shard key is deleted")
+	e2 := builtinEngine(t)
+	require.NoError(t, e2.Restore(func(k string) ([]byte, error) { return writes[k], nil }, nil))
+	assert.Equal(t, len(legacy), len(e2.sup.m))
+	for k, en := range legacy {
+		require.Contains(t, e2.sup.m, k)
+		assert.Equal(t, en.Count, e2.sup.m[k].Count)
+	}
 }

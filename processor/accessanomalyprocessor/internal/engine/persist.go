@@ -12,7 +12,7 @@ import (
 // Storage layout (one storage client per processor instance):
 //
 //	meta                      watermark and per-rule learning clocks
-//	sup                       open suppression windows
+//	sup/<shard>               open suppression windows (shards 00…3f; see supShards)
 //	prev/<rule state key>     organisation prevalence of new values
 //	e/<group hash>/<entity>   one entity: summary, profile, detector state
 const (
@@ -169,12 +169,7 @@ func (e *Engine) Snapshot() []Write {
 			e.metaDirty = false
 		}
 	}
-	if e.sup.dirty {
-		if b, err := json.Marshal(e.sup.m); err == nil {
-			out = append(out, Write{Key: KeySuppression, Value: b})
-			e.sup.dirty = false
-		}
-	}
+	out = e.snapshotSuppression(out)
 	for k, tbl := range e.prev {
 		if !tbl.dirty {
 			continue
@@ -185,6 +180,87 @@ func (e *Engine) Snapshot() []Write {
 		}
 	}
 	return out
+}
+
+func supShardKey(i int) string { return fmt.Sprintf("%s/%02x", KeySuppression, i) }
+
+// snapshotSuppression appends one write per changed shard (a delete when the
+// shard emptied), and the delete of the pre-shard key after an upgrade.
+func (e *Engine) snapshotSuppression(out []Write) []Write {
+	var shards [supShards]map[string]*supEntry
+	changed := false
+	for _, d := range e.sup.dirty {
+		changed = changed || d
+	}
+	if !changed && !e.sup.legacy {
+		return out
+	}
+	for k, en := range e.sup.m {
+		i := supShard(k)
+		if !e.sup.dirty[i] {
+			continue
+		}
+		if shards[i] == nil {
+			shards[i] = map[string]*supEntry{}
+		}
+		shards[i][k] = en
+	}
+	for i, d := range e.sup.dirty {
+		if !d {
+			continue
+		}
+		if len(shards[i]) == 0 {
+			out = append(out, Write{Key: supShardKey(i)})
+			e.sup.dirty[i] = false
+			continue
+		}
+		if b, err := json.Marshal(shards[i]); err == nil {
+			out = append(out, Write{Key: supShardKey(i), Value: b})
+			e.sup.dirty[i] = false
+		}
+	}
+	if e.sup.legacy {
+		out = append(out, Write{Key: KeySuppression})
+		e.sup.legacy = false
+	}
+	return out
+}
+
+// restoreSuppression reads every shard, and the single key earlier versions
+// wrote (its windows are then written to the shards by the next snapshot).
+func (e *Engine) restoreSuppression(get func(key string) ([]byte, error)) error {
+	m := map[string]*supEntry{}
+	load := func(key string) (bool, error) {
+		b, err := get(key)
+		if err != nil || len(b) == 0 {
+			return false, err
+		}
+		part := map[string]*supEntry{}
+		if json.Unmarshal(b, &part) != nil {
+			return false, nil
+		}
+		for k, en := range part {
+			if en != nil {
+				m[k] = en
+			}
+		}
+		return true, nil
+	}
+	legacy, err := load(KeySuppression)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < supShards; i++ {
+		if _, err := load(supShardKey(i)); err != nil {
+			return err
+		}
+	}
+	e.sup.m = m
+	if legacy {
+		e.sup.legacy = true
+		e.sup.markAll()
+	}
+	return nil
 }
 
 func (e *Engine) allRules() []*compiledRule {
@@ -202,7 +278,8 @@ func (e *Engine) MarkAllDirty() {
 	for ent := e.lru.front(); ent != nil; ent = e.lru.after(ent) {
 		ent.dirty = true
 	}
-	e.metaDirty, e.sup.dirty = true, true
+	e.metaDirty = true
+	e.sup.markAll()
 	for _, t := range e.prev {
 		t.dirty = true
 	}
@@ -226,13 +303,8 @@ func (e *Engine) Restore(get func(key string) ([]byte, error), walk func(fn func
 			e.needSince = true
 		}
 	}
-	if b, err := get(KeySuppression); err != nil {
+	if err := e.restoreSuppression(get); err != nil {
 		return err
-	} else if len(b) > 0 {
-		m := map[string]*supEntry{}
-		if err := json.Unmarshal(b, &m); err == nil {
-			e.sup.m = m
-		}
 	}
 	for _, r := range e.rules {
 		if r.rule.GlobalPrevalence.MinEntities <= 0 {
