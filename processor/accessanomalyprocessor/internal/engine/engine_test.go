@@ -6,6 +6,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -317,4 +318,39 @@ func TestSuppressionLegacyKeyUpgrade(t *testing.T) {
 		require.Contains(t, e2.sup.m, k)
 		assert.Equal(t, en.Count, e2.sup.m[k].Count)
 	}
+}
+
+// A changed suppression window rewrites its shard only: the stored values stay
+// small however many windows are open (one growing value made file_storage's
+// bbolt file grow without bound in the reliability soak).
+func TestSuppressionChangeWritesOneSmallShard(t *testing.T) {
+	e := builtinEngine(t)
+	const windows = 5000
+	for i := 0; i < windows; i++ {
+		k := fmt.Sprintf("DBX-W04|user-%d@corp.com", i)
+		e.sup.m[k] = &supEntry{Rule: "DBX-W04", Expires: int64(i), Count: 1}
+	}
+	e.sup.markAll()
+	first := 0
+	for _, w := range e.Snapshot() {
+		if strings.HasPrefix(w.Key, KeySuppression+"/") {
+			first++
+		}
+	}
+	require.Equal(t, supShards, first, "every shard holds windows")
+
+	changed := "DBX-W04|user-42@corp.com"
+	e.sup.m[changed].Count++
+	e.sup.touch(changed)
+	var sup []Write
+	for _, w := range e.Snapshot() {
+		if strings.HasPrefix(w.Key, KeySuppression) {
+			sup = append(sup, w)
+		}
+	}
+	require.Len(t, sup, 1)
+	shard := map[string]*supEntry{}
+	require.NoError(t, json.Unmarshal(sup[0].Value, &shard))
+	assert.Equal(t, 2, shard[changed].Count)
+	assert.Less(t, len(shard), 3*windows/supShards, "a shard holds about 1/%d of the windows", supShards)
 }
