@@ -232,23 +232,6 @@ func (s *handoffStore) failed(op string, n int, err error) {
 		zap.Int("failures_not_logged_since_last_warning", suppressed), zap.Error(err))
 }
 
-// handoffLoop writes the identities changed since the previous write every
-// interval, so that an instance joining while the owners keep running
-// finds snapshots at most one interval old.
-func (p *anomalyProcessor) handoffLoop(ctx context.Context, eng *engine.Engine, done chan struct{}) {
-	defer close(done)
-	t := time.NewTicker(p.cfg.Handoff.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			p.writeHandoff(ctx, eng, true)
-		}
-	}
-}
-
 // writeHandoff writes the changed identities; the ones that could not be
 // written are kept for the next call. With cleanup, it also expires old
 // snapshots when that is due (not on shutdown, which should be quick).

@@ -136,7 +136,7 @@ func (p *anomalyProcessor) start(ctx context.Context, host component.Host) error
 	if p.cfg.StorageID != nil {
 		loopCtx, cancel := context.WithCancel(context.Background())
 		p.cancel, p.done = cancel, make(chan struct{})
-		go p.flushLoop(loopCtx, eng, client, p.done)
+		go runEvery(loopCtx, p.cfg.State.FlushInterval, p.done, func() { p.flush(loopCtx, eng, client) })
 	}
 	return p.registerGauges()
 }
@@ -157,20 +157,23 @@ func (p *anomalyProcessor) startHandoff(eng *engine.Engine) {
 	p.handoff = store
 	ctx, cancel := context.WithCancel(context.Background())
 	p.handoffCancel, p.handoffDone = cancel, make(chan struct{})
-	go p.handoffLoop(ctx, eng, p.handoffDone)
+	// Writes every interval the identities changed since the previous write, so that an
+	// instance joining while the owners keep running finds snapshots at most one interval old.
+	go runEvery(ctx, p.cfg.Handoff.Interval, p.handoffDone, func() { p.writeHandoff(ctx, eng, true) })
 	p.logger.Info("access_anomaly: state handoff enabled", zap.String("directory", store.dir), zap.Duration("interval", p.cfg.Handoff.Interval))
 }
 
-func (p *anomalyProcessor) flushLoop(ctx context.Context, eng *engine.Engine, client storage.Client, done chan struct{}) {
+// runEvery calls fn every interval until ctx ends, then closes done.
+func runEvery(ctx context.Context, interval time.Duration, done chan struct{}, fn func()) {
 	defer close(done)
-	t := time.NewTicker(p.cfg.State.FlushInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.flush(ctx, eng, client)
+			fn()
 		}
 	}
 }
