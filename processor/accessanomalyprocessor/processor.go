@@ -120,6 +120,8 @@ func (p *anomalyProcessor) start(ctx context.Context, host component.Host) error
 					return nil, fn(key, append([]byte(nil), value...))
 				})
 			}
+		} else {
+			p.logger.Warn("access_anomaly: the storage extension cannot list its keys; open suppression windows are not restored after a restart, and entities are read when first seen", zap.String("storage", p.cfg.StorageID.String()))
 		}
 		if err := eng.Restore(get, walk); err != nil {
 			p.tb.AccessAnomalyStorageErrors.Add(ctx, 1)
@@ -201,7 +203,7 @@ func (p *anomalyProcessor) flush(ctx context.Context, eng *engine.Engine, client
 	if err := client.Batch(ctx, ops...); err != nil {
 		p.tb.AccessAnomalyStorageErrors.Add(ctx, 1)
 		p.logger.Warn("access_anomaly: writing state failed; will retry", zap.Int("operations", len(ops)), zap.Error(err))
-		eng.MarkAllDirty()
+		eng.MarkAllDirty(writes)
 	}
 }
 

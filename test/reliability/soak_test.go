@@ -48,6 +48,36 @@ func goroutines(t *testing.T, pprofAddr string) int {
 	return n
 }
 
+// heapInuse is the collector's Go heap in use (runtime.MemStats.HeapInuse, printed at the end
+// of the heap profile), so that a growing RSS can be told apart from a growing heap.
+func heapInuse(t *testing.T, pprofAddr string) int64 {
+	t.Helper()
+	_, body := get(t, "http://"+pprofAddr+"/debug/pprof/heap?debug=1")
+	_, rest, ok := strings.Cut(body, "# HeapInuse = ")
+	if !ok {
+		return -1
+	}
+	v, _, _ := strings.Cut(rest, "\n")
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// dirBytes is the size of the regular files in dir: the storage extension's files, whose
+// mappings count in RSS.
+func dirBytes(dir string) int64 {
+	var n int64
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+	}
+	return n
+}
+
 // soakRate is the audit load fed to the access_anomaly pipeline: 2,000 records/s by default
 // (the figure), or RELIABILITY_SOAK_RATE.
 func soakRate(t *testing.T) int {
@@ -384,8 +414,9 @@ exporters:
 				s := procMemory{at: time.Since(began), rss: rss, rssAnon: anon, floorRSS: floorRSS, floorAnon: floorAnon,
 					goroutines: goroutines(t, pprofAddr)}
 				samples = append(samples, s)
-				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), goroutines %d, fed %d, at the back end %d records + %d findings",
-					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, s.goroutines, feeder.fed, sink.records.Load(), sink.findings.Load())
+				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), Go heap in use %d MiB, state files %d MiB, goroutines %d, fed %d, at the back end %d records + %d findings",
+					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, heapInuse(t, pprofAddr)>>20, dirBytes(filepath.Join(dir, "state"))>>20,
+					s.goroutines, feeder.fed, sink.records.Load(), sink.findings.Load())
 				floorRSS, floorAnon = 0, 0
 				nextSample = nextSample.Add(every)
 			}

@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,28 +195,21 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 		stored[w.Key] = w.Value
 	}
 	require.Contains(t, stored, KeyMeta)
-	require.NotContains(t, stored, KeySuppression, "suppression is stored in shards")
-	shards := 0
+	require.NotContains(t, stored, legacySuppressionKey, "suppression windows are stored one per key")
+	windows := 0
 	for k := range stored {
-		if strings.HasPrefix(k, KeySuppression+"/") {
-			shards++
+		if strings.HasPrefix(k, KeyPrefixSuppression) {
+			windows++
 		}
 	}
-	require.Positive(t, shards)
+	require.Positive(t, windows)
+	assert.Equal(t, len(e.sup.m), windows)
 	for _, w := range e.Snapshot() {
-		assert.False(t, strings.HasPrefix(w.Key, KeySuppression), "nothing changed, yet %s was written", w.Key)
+		assert.False(t, strings.HasPrefix(w.Key, KeyPrefixSuppression), "nothing changed, yet %s was written", w.Key)
 	}
 
 	e2 := builtinEngine(t)
-	require.NoError(t, e2.Restore(func(k string) ([]byte, error) { return stored[k], nil },
-		func(fn func(string, []byte) error) error {
-			for k, v := range stored {
-				if err := fn(k, v); err != nil {
-					return err
-				}
-			}
-			return nil
-		}))
+	require.NoError(t, e2.Restore(getFrom(stored), walkOf(stored)))
 	assert.Equal(t, e.EntityCount(), e2.EntityCount())
 	a, b := e.identity.entities["alice@corp.com"], e2.identity.entities["alice@corp.com"]
 	require.NotNil(t, b)
@@ -284,46 +279,77 @@ func countStates(ent *entity) int {
 
 // State written by earlier versions under the single "sup" key is restored,
 // then moved to the shards by the next snapshot, which deletes the old key.
-func TestSuppressionLegacyKeyUpgrade(t *testing.T) {
-	legacy := map[string]*supEntry{
-		"DBX-W01|alice@corp.com": {Rule: "DBX-W01", Expires: 100, First: 1, Last: 2, Count: 3},
-		"DBX-W04|bob@corp.com":   {Rule: "DBX-W04", Expires: 200, First: 5, Last: 6, Count: 1},
-	}
-	b, err := json.Marshal(legacy)
-	require.NoError(t, err)
-	e := builtinEngine(t)
-	require.NoError(t, e.Restore(func(k string) ([]byte, error) {
-		if k == KeySuppression {
-			return b, nil
-		}
-		return nil, nil
-	}, nil))
-	require.Len(t, e.sup.m, 2)
-	assert.Equal(t, 3, e.sup.m["DBX-W01|alice@corp.com"].Count)
+// getFrom and walkOf serve a map as storage, walking keys in order as bbolt does.
+func getFrom(stored map[string][]byte) func(string) ([]byte, error) {
+	return func(k string) ([]byte, error) { return stored[k], nil }
+}
 
-	writes := map[string][]byte{}
-	deleted := map[string]bool{}
-	for _, w := range e.Snapshot() {
-		if w.Value == nil {
-			deleted[w.Key] = true
-		} else {
-			writes[w.Key] = w.Value
+func walkOf(stored map[string][]byte) func(func(string, []byte) error) error {
+	return func(fn func(string, []byte) error) error {
+		for _, k := range slices.Sorted(maps.Keys(stored)) {
+			if err := fn(k, stored[k]); err != nil {
+				return err
+			}
 		}
-	}
-	assert.True(t, deleted[KeySuppression], "the pre-shard key is deleted")
-	e2 := builtinEngine(t)
-	require.NoError(t, e2.Restore(func(k string) ([]byte, error) { return writes[k], nil }, nil))
-	assert.Equal(t, len(legacy), len(e2.sup.m))
-	for k, en := range legacy {
-		require.Contains(t, e2.sup.m, k)
-		assert.Equal(t, en.Count, e2.sup.m[k].Count)
+		return nil
 	}
 }
 
-// A changed suppression window rewrites its shard only: the stored values stay
-// small however many windows are open (one growing value made file_storage's
-// bbolt file grow without bound in the reliability soak).
-func TestSuppressionChangeWritesOneSmallShard(t *testing.T) {
+// apply writes a snapshot into stored.
+func apply(stored map[string][]byte, writes []Write) {
+	for _, w := range writes {
+		if w.Value == nil {
+			delete(stored, w.Key)
+		} else {
+			stored[w.Key] = w.Value
+		}
+	}
+}
+
+// State written by earlier versions (all windows under one key, then in 64
+// shards) is read, rewritten one window per key and the old keys deleted.
+func TestSuppressionLegacyLayoutsUpgrade(t *testing.T) {
+	single := map[string]*supEntry{
+		"DBX-W01|alice@corp.com": {Rule: "DBX-W01", Expires: 100, First: 1, Last: 2, Count: 3},
+		"DBX-W04|bob@corp.com":   {Rule: "DBX-W04", Expires: 200, First: 5, Last: 6, Count: 1},
+	}
+	shard := map[string]*supEntry{
+		"DBX-W04|carol@corp.com": {Rule: "DBX-W04", Expires: 300, First: 7, Last: 8, Count: 2},
+	}
+	stored := map[string][]byte{}
+	for key, windows := range map[string]map[string]*supEntry{legacySuppressionKey: single, legacySuppressionShardKey(0x2a): shard} {
+		b, err := json.Marshal(windows)
+		require.NoError(t, err)
+		stored[key] = b
+	}
+	e := builtinEngine(t)
+	require.NoError(t, e.Restore(getFrom(stored), walkOf(stored)))
+	require.Len(t, e.sup.m, 3)
+	assert.Equal(t, 3, e.sup.m["DBX-W01|alice@corp.com"].Count)
+	assert.Equal(t, 2, e.sup.m["DBX-W04|carol@corp.com"].Count)
+
+	apply(stored, e.Snapshot())
+	assert.Equal(t, []string{
+		KeyPrefixSuppression + "DBX-W01|alice@corp.com",
+		KeyPrefixSuppression + "DBX-W04|bob@corp.com",
+		KeyPrefixSuppression + "DBX-W04|carol@corp.com",
+	}, slices.Sorted(maps.Keys(stored)), "old keys deleted, one key per window")
+
+	e2 := builtinEngine(t)
+	require.NoError(t, e2.Restore(getFrom(stored), walkOf(stored)))
+	require.Len(t, e2.sup.m, 3)
+	for k, en := range single {
+		require.Contains(t, e2.sup.m, k)
+		assert.Equal(t, *en, *e2.sup.m[k])
+	}
+	assert.Equal(t, *shard["DBX-W04|carol@corp.com"], *e2.sup.m["DBX-W04|carol@corp.com"])
+}
+
+// A changed suppression window rewrites that window only, a closed one is
+// deleted: stored values stay small however many windows are open (a value
+// holding many windows made file_storage's bbolt file grow without bound in
+// the reliability soak).
+func TestSuppressionChangeWritesOneWindow(t *testing.T) {
 	e := builtinEngine(t)
 	const windows = 5000
 	for i := 0; i < windows; i++ {
@@ -333,24 +359,52 @@ func TestSuppressionChangeWritesOneSmallShard(t *testing.T) {
 	e.sup.markAll()
 	first := 0
 	for _, w := range e.Snapshot() {
-		if strings.HasPrefix(w.Key, KeySuppression+"/") {
+		if strings.HasPrefix(w.Key, KeyPrefixSuppression) {
 			first++
+			assert.Less(t, len(w.Value), 200)
 		}
 	}
-	require.Equal(t, supShards, first, "every shard holds windows")
+	require.Equal(t, windows, first)
 
-	changed := "DBX-W04|user-42@corp.com"
+	changed, closed := "DBX-W04|user-42@corp.com", "DBX-W04|user-7@corp.com"
 	e.sup.m[changed].Count++
 	e.sup.touch(changed)
-	var sup []Write
+	delete(e.sup.m, closed)
+	e.sup.touch(closed)
+	got := map[string][]byte{}
 	for _, w := range e.Snapshot() {
-		if strings.HasPrefix(w.Key, KeySuppression) {
-			sup = append(sup, w)
+		if strings.HasPrefix(w.Key, KeyPrefixSuppression) {
+			got[strings.TrimPrefix(w.Key, KeyPrefixSuppression)] = w.Value
 		}
 	}
-	require.Len(t, sup, 1)
-	shard := map[string]*supEntry{}
-	require.NoError(t, json.Unmarshal(sup[0].Value, &shard))
-	assert.Equal(t, 2, shard[changed].Count)
-	assert.Less(t, len(shard), 3*windows/supShards, "a shard holds about 1/%d of the windows", supShards)
+	require.Len(t, got, 2)
+	require.Contains(t, got, closed)
+	assert.Nil(t, got[closed], "a closed window is deleted")
+	var en supEntry
+	require.NoError(t, json.Unmarshal(got[changed], &en))
+	assert.Equal(t, 2, en.Count)
+}
+
+// After a failed storage batch the next snapshot repeats the deletes (closed
+// windows, idle entities, legacy keys) as well as the writes.
+func TestMarkAllDirtyRepeatsFailedDeletes(t *testing.T) {
+	e := builtinEngine(t)
+	e.sup.m["DBX-W04|open@corp.com"] = &supEntry{Rule: "DBX-W04", Count: 1}
+	failed := []Write{
+		{Key: KeyPrefixSuppression + "DBX-W04|closed@corp.com"},
+		{Key: KeyPrefixEntity + "abc/gone@corp.com"},
+		{Key: legacySuppressionShardKey(3)},
+		{Key: KeyMeta, Value: []byte("{}")},
+	}
+	e.MarkAllDirty(failed)
+	got := map[string][]byte{}
+	for _, w := range e.Snapshot() {
+		got[w.Key] = w.Value
+	}
+	for _, w := range failed[:3] {
+		require.Contains(t, got, w.Key)
+		assert.Nil(t, got[w.Key])
+	}
+	assert.NotNil(t, got[KeyPrefixSuppression+"DBX-W04|open@corp.com"])
+	assert.Contains(t, got, KeyMeta)
 }

@@ -25,30 +25,26 @@ type supEntry struct {
 type suppressor struct {
 	m   map[string]*supEntry
 	max int
-	// dirty marks the storage shards (see supShards) changed since the last
-	// snapshot.
-	dirty [supShards]bool
-	// legacy: the state was restored from the single pre-shard key, which the
-	// next snapshot deletes.
-	legacy bool
+	// dirty holds the keys of the windows opened, changed or closed since
+	// the last snapshot; each is stored under its own key (see
+	// KeyPrefixSuppression).
+	dirty map[string]struct{}
+	// legacyKeys are keys of earlier layouts read at restore (one key for all
+	// windows, then 64 shards); the next snapshot writes their windows one
+	// per key and deletes them.
+	legacyKeys []string
 }
 
-// supShards: open suppression windows are stored under this many keys
-// (sup/00 … sup/3f, by a hash of the window's key), not under one. A single
-// value grows to megabytes with the findings of a busy workspace and was
-// rewritten at every flush; file_storage (bbolt) needs a contiguous run of
-// free pages for each rewrite, found none as the value kept growing, and
-// appended: the reliability soak's state file reached 413 MB for 31 MB of
-// state after 30 minutes. Shards stay small and only changed ones are written.
-const supShards = 64
-
-func supShard(key string) int { return int(hashOf(key) % supShards) }
-
-func (s *suppressor) touch(key string) { s.dirty[supShard(key)] = true }
+func (s *suppressor) touch(key string) {
+	if s.dirty == nil {
+		s.dirty = map[string]struct{}{}
+	}
+	s.dirty[key] = struct{}{}
+}
 
 func (s *suppressor) markAll() {
-	for i := range s.dirty {
-		s.dirty[i] = true
+	for k := range s.m {
+		s.touch(k)
 	}
 }
 
