@@ -37,6 +37,19 @@ func soakDuration(t *testing.T) time.Duration {
 	return 5 * time.Minute
 }
 
+// soakWarmup is the part of the soak before the memory trend is judged: a fifth of the soak, at
+// most 10 minutes, or RELIABILITY_SOAK_WARMUP. The processor's state fills for as long as its
+// longest horizon (suppression windows: 1 h by default) while findings keep coming, so a soak
+// that should judge the filled state sets the warm-up to that horizon and runs an hour more.
+func soakWarmup(t *testing.T, soak time.Duration) time.Duration {
+	if s := os.Getenv("RELIABILITY_SOAK_WARMUP"); s != "" {
+		d, err := time.ParseDuration(s)
+		mustf(t, err, "RELIABILITY_SOAK_WARMUP")
+		return d
+	}
+	return min(10*time.Minute, soak/5)
+}
+
 // goroutines reads the goroutine count from the pprof extension.
 func goroutines(t *testing.T, pprofAddr string) int {
 	t.Helper()
@@ -48,21 +61,26 @@ func goroutines(t *testing.T, pprofAddr string) int {
 	return n
 }
 
-// heapInuse is the collector's Go heap in use (runtime.MemStats.HeapInuse, printed at the end
-// of the heap profile), so that a growing RSS can be told apart from a growing heap.
-func heapInuse(t *testing.T, pprofAddr string) int64 {
+// heapStats reads the collector's Go heap figures (runtime.MemStats, printed at the end of the
+// heap profile): HeapInuse, and NextGC, the heap goal, which is twice the heap that survived
+// the last collection at the default GOGC — so a growing RSS can be told apart from a growing
+// heap. -1 when a figure cannot be read.
+func heapStats(t *testing.T, pprofAddr string) (inuse, goal int64) {
 	t.Helper()
 	_, body := get(t, "http://"+pprofAddr+"/debug/pprof/heap?debug=1")
-	_, rest, ok := strings.Cut(body, "# HeapInuse = ")
-	if !ok {
-		return -1
+	field := func(name string) int64 {
+		_, rest, ok := strings.Cut(body, "# "+name+" = ")
+		if !ok {
+			return -1
+		}
+		v, _, _ := strings.Cut(rest, "\n")
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
 	}
-	v, _, _ := strings.Cut(rest, "\n")
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
+	return field("HeapInuse"), field("NextGC")
 }
 
 // dirBytes is the size of the regular files in dir: the storage extension's files, whose
@@ -315,7 +333,7 @@ func (s *countingSink) Export(_ context.Context, req plogotlp.ExportRequest) (pl
 func TestSoak(t *testing.T) {
 	requireComponents(t, "databricks_audit", "databricks", "access_anomaly", "otlp_grpc", "file", "file_storage", "pprof")
 	soak, rate := soakDuration(t), soakRate(t)
-	warmup := min(10*time.Minute, soak/5)
+	warmup := soakWarmup(t, soak)
 	every := time.Minute
 	if soak < 20*time.Minute {
 		every = 15 * time.Second
@@ -414,8 +432,9 @@ exporters:
 				s := procMemory{at: time.Since(began), rss: rss, rssAnon: anon, floorRSS: floorRSS, floorAnon: floorAnon,
 					goroutines: goroutines(t, pprofAddr)}
 				samples = append(samples, s)
-				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), Go heap in use %d MiB, state files %d MiB, goroutines %d, fed %d, at the back end %d records + %d findings",
-					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, heapInuse(t, pprofAddr)>>20, dirBytes(filepath.Join(dir, "state"))>>20,
+				inuse, goal := heapStats(t, pprofAddr)
+				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), Go heap in use %d MiB (goal %d), state files %d MiB, goroutines %d, fed %d, at the back end %d records + %d findings",
+					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, inuse>>20, goal>>20, dirBytes(filepath.Join(dir, "state"))>>20,
 					s.goroutines, feeder.fed, sink.records.Load(), sink.findings.Load())
 				floorRSS, floorAnon = 0, 0
 				nextSample = nextSample.Add(every)
