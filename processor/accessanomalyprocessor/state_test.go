@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -228,4 +229,42 @@ func TestRestartSameInstance(t *testing.T) {
 	assert.Len(t, withRule(got, "DBX-B01"), 1, "learning from the first run is kept")
 	metadatatest.AssertEqualAccessAnomalyEntitiesTracked(t, h.tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 	require.NoError(t, h.proc.Shutdown(context.Background()))
+}
+
+// TestRollupAfterRestartKeepsAttributeTypes: the roll-up of a suppression window that outlived
+// a restart is made from the stored finding; its attributes have the types of the live
+// finding's (integers were read back as doubles before).
+func TestRollupAfterRestartKeepsAttributeTypes(t *testing.T) {
+	dir := t.TempDir()
+	grant := func(at time.Time) rec {
+		return audit(at, a{"databricks.service_name": "accounts", "databricks.action_name": "setAdmin",
+			"http.response.status_code": int64(200), "databricks.request_params.targetUserName": "bob"})
+	}
+	host, stop := fileStorage(t, dir)
+	h1 := startHarness(t, storageConfig(nil), host)
+	live := withRule(h1.feed(every(base, 5*time.Minute, 3, func(_ int, at time.Time) rec { return grant(at) })...), "DBX-S01")
+	require.Len(t, live, 1)
+	require.NoError(t, h1.proc.Shutdown(context.Background()))
+	stop()
+
+	host2, stop2 := fileStorage(t, dir)
+	defer stop2()
+	h2 := startHarness(t, storageConfig(nil), host2)
+	rolled := withRule(h2.feed(audit(base.Add(2*time.Hour), a{})), "DBX-S01")
+	require.Len(t, rolled, 1)
+	assert.Equal(t, "true", attrStr(rolled[0], "anomaly.rollup"))
+	assert.Equal(t, "3", attrStr(rolled[0], "alert.count"))
+	status, ok := rolled[0].Attributes().Get("http.response.status_code")
+	require.True(t, ok)
+	assert.Equal(t, pcommon.ValueTypeInt, status.Type())
+	compared := 0
+	live[0].Attributes().Range(func(k string, v pcommon.Value) bool {
+		if r, ok := rolled[0].Attributes().Get(k); ok {
+			assert.Equal(t, v.Type().String(), r.Type().String(), "attribute %s", k)
+			compared++
+		}
+		return true
+	})
+	assert.Greater(t, compared, 15)
+	require.NoError(t, h2.proc.Shutdown(context.Background()))
 }

@@ -1,0 +1,124 @@
+// Copyright The otelcol-databricks Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// A Finding is stored as JSON while its suppression window is open, and the roll-up is made
+// from the stored copy after a restart. Context and baseline values are `any`, which
+// encoding/json reads back as float64 for every number: a roll-up emitted after a restart
+// carried http.response.status_code or an integer baseline as a double where the live finding
+// carried an int. Floats are therefore written with a decimal point, and numbers without one
+// are read back as int64.
+
+// findingFields is Finding without its JSON methods.
+type findingFields Finding
+
+func (f Finding) MarshalJSON() ([]byte, error) {
+	out := findingFields(f)
+	if len(f.Context) > 0 {
+		out.Context = make(map[string]any, len(f.Context))
+		for k, v := range f.Context {
+			out.Context[k] = typedNumber(v)
+		}
+	}
+	if len(f.Baseline) > 0 {
+		out.Baseline = make([]KV, len(f.Baseline))
+		for i, kv := range f.Baseline {
+			out.Baseline[i] = KV{Key: kv.Key, Value: typedNumber(kv.Value)}
+		}
+	}
+	return json.Marshal(out)
+}
+
+func (f *Finding) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var in findingFields
+	if err := dec.Decode(&in); err != nil {
+		return err
+	}
+	for k, v := range in.Context {
+		in.Context[k] = fromJSONNumber(v)
+	}
+	for i := range in.Baseline {
+		in.Baseline[i].Value = fromJSONNumber(in.Baseline[i].Value)
+	}
+	*f = Finding(in)
+	return nil
+}
+
+// floatJSON is a float64 that keeps its decimal point in JSON (3 is written 3.0); NaN and
+// infinities, which JSON cannot hold, are written as null instead of failing the write.
+type floatJSON float64
+
+func (x floatJSON) MarshalJSON() ([]byte, error) {
+	v := float64(x)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.ContainsAny(b, ".eE") {
+		b = append(b, ".0"...)
+	}
+	return b, nil
+}
+
+func typedNumber(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return floatJSON(x)
+	case float32:
+		return floatJSON(x)
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = typedNumber(x[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k := range x {
+			out[k] = typedNumber(x[k])
+		}
+		return out
+	}
+	return v
+}
+
+func fromJSONNumber(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		s := x.String()
+		if !strings.ContainsAny(s, ".eE") {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return i
+			}
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
+		}
+		return s
+	case []any:
+		for i := range x {
+			x[i] = fromJSONNumber(x[i])
+		}
+		return x
+	case map[string]any:
+		for k := range x {
+			x[k] = fromJSONNumber(x[k])
+		}
+		return x
+	}
+	return v
+}
