@@ -34,10 +34,16 @@ func TestSuppressionRollup(t *testing.T) {
 	metadatatest.AssertEqualAccessAnomalyFindingsSuppressed(t, h.tel, []metricdata.DataPoint[int64]{
 		{Value: 5, Attributes: attribute.NewSet(attribute.String("rule", "DBX-S01"))},
 	}, metricdatatest.IgnoreTimestamp())
+	openWindows := func(n int64) {
+		t.Helper()
+		metadatatest.AssertEqualAccessAnomalySuppressionWindows(t, h.tel, []metricdata.DataPoint[int64]{{Value: n}}, metricdatatest.IgnoreTimestamp())
+	}
+	openWindows(1)
 
 	// Event time moves past the window (1h default): the roll-up appears.
 	rolled := withRule(h.feed(audit(base.Add(2*time.Hour), a{})), "DBX-S01")
 	require.Len(t, rolled, 1)
+	openWindows(0)
 	r := rolled[0]
 	assert.Equal(t, "6", attrStr(r, "alert.count"))
 	assert.Equal(t, "true", attrStr(r, "anomaly.rollup"))
@@ -52,6 +58,7 @@ func TestSuppressionRollup(t *testing.T) {
 	again := withRule(h.feed(adminGrant(base.Add(3*time.Hour))), "DBX-S01")
 	require.Len(t, again, 1)
 	assert.Equal(t, "1", attrStr(again[0], "alert.count"))
+	openWindows(1)
 }
 
 func TestSuppressionKeyAndWindowOverride(t *testing.T) {

@@ -76,6 +76,10 @@ func (p *anomalyProcessor) registerGauges() error {
 			o.Observe(p.engine().StateBytes())
 			return nil
 		}),
+		p.tb.RegisterAccessAnomalySuppressionWindowsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(p.engine().SuppressionWindows()))
+			return nil
+		}),
 	)
 }
 

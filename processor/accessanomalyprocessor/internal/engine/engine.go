@@ -152,6 +152,13 @@ func (e *Engine) EntityCount() int {
 	return e.lru.n
 }
 
+// SuppressionWindows is the number of open suppression windows.
+func (e *Engine) SuppressionWindows() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.sup.m)
+}
+
 // StateBytes is the size of the state as last serialised.
 func (e *Engine) StateBytes() int64 {
 	e.mu.Lock()

@@ -408,3 +408,13 @@ func TestMarkAllDirtyRepeatsFailedDeletes(t *testing.T) {
 	assert.NotNil(t, got[KeyPrefixSuppression+"DBX-W04|open@corp.com"])
 	assert.Contains(t, got, KeyMeta)
 }
+
+func TestIsLegacySuppressionKey(t *testing.T) {
+	for key, want := range map[string]bool{
+		"sup": true, "sup/00": true, "sup/3f": true,
+		"sup/40": false, "sup/w/DBX-S01|alice@corp.com": false, "sup/w/": false, "sup/0": false,
+		"sup/zz": false, "suppression": false, "e/abc/alice": false, "meta": false,
+	} {
+		assert.Equal(t, want, isLegacySuppressionKey(key), key)
+	}
+}

@@ -74,51 +74,54 @@ func (x floatJSON) MarshalJSON() ([]byte, error) {
 	return b, nil
 }
 
-func typedNumber(v any) any {
+// mapJSONLeaves returns v with every value that is not a []any or map[string]any replaced by
+// leaf(value); containers are copied, so v itself is never changed.
+func mapJSONLeaves(v any, leaf func(any) any) any {
 	switch x := v.(type) {
-	case float64:
-		return floatJSON(x)
-	case float32:
-		return floatJSON(x)
 	case []any:
 		out := make([]any, len(x))
 		for i := range x {
-			out[i] = typedNumber(x[i])
+			out[i] = mapJSONLeaves(x[i], leaf)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k := range x {
-			out[k] = typedNumber(x[k])
+			out[k] = mapJSONLeaves(x[k], leaf)
 		}
 		return out
+	}
+	return leaf(v)
+}
+
+func typedNumber(v any) any { return mapJSONLeaves(v, floatWithPoint) }
+
+func floatWithPoint(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return floatJSON(x)
+	case float32:
+		return floatJSON(x)
 	}
 	return v
 }
 
-func fromJSONNumber(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		s := x.String()
-		if !strings.ContainsAny(s, ".eE") {
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return i
-			}
-		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return f
-		}
-		return s
-	case []any:
-		for i := range x {
-			x[i] = fromJSONNumber(x[i])
-		}
-		return x
-	case map[string]any:
-		for k := range x {
-			x[k] = fromJSONNumber(x[k])
-		}
-		return x
+func fromJSONNumber(v any) any { return mapJSONLeaves(v, numberAsIntOrFloat) }
+
+// numberAsIntOrFloat reads a json.Number without a decimal point or exponent as int64.
+func numberAsIntOrFloat(v any) any {
+	x, ok := v.(json.Number)
+	if !ok {
+		return v
 	}
-	return v
+	s := x.String()
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i
+		}
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	return s
 }

@@ -6,6 +6,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -197,6 +198,20 @@ const (
 
 func legacySuppressionShardKey(i int) string { return fmt.Sprintf("%s/%02x", legacySuppressionKey, i) }
 
+// isLegacySuppressionKey is true for "sup" and its shards "sup/00"…"sup/3f", and false for the
+// per-window keys under KeyPrefixSuppression ("sup/w/…").
+func isLegacySuppressionKey(key string) bool {
+	if key == legacySuppressionKey {
+		return true
+	}
+	shard, ok := strings.CutPrefix(key, legacySuppressionKey+"/")
+	if !ok || len(shard) != 2 {
+		return false
+	}
+	i, err := strconv.ParseUint(shard, 16, 8)
+	return err == nil && i < legacySuppressionShards
+}
+
 // snapshotSuppression appends a write for every window changed since the last
 // snapshot (a delete for a closed one) and the deletes of legacy keys.
 func (e *Engine) snapshotSuppression(out []Write) []Write {
@@ -275,7 +290,7 @@ func (e *Engine) MarkAllDirty(failed []Write) {
 			}
 		case strings.HasPrefix(w.Key, KeyPrefixEntity):
 			e.deleted[w.Key] = struct{}{}
-		case w.Key == legacySuppressionKey || strings.HasPrefix(w.Key, legacySuppressionKey+"/"):
+		case isLegacySuppressionKey(w.Key):
 			e.sup.legacyKeys = append(e.sup.legacyKeys, w.Key)
 		}
 	}

@@ -41,6 +41,7 @@ type TelemetryBuilder struct {
 	AccessAnomalyRecordsRejected      metric.Int64Counter
 	AccessAnomalyStateBytes           metric.Int64ObservableGauge
 	AccessAnomalyStorageErrors        metric.Int64Counter
+	AccessAnomalySuppressionWindows   metric.Int64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -75,6 +76,21 @@ func (builder *TelemetryBuilder) RegisterAccessAnomalyStateBytesCallback(cb metr
 		cb(ctx, &observerInt64{inst: builder.AccessAnomalyStateBytes, obs: o})
 		return nil
 	}, builder.AccessAnomalyStateBytes)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterAccessAnomalySuppressionWindowsCallback sets callback for observable AccessAnomalySuppressionWindows metric.
+func (builder *TelemetryBuilder) RegisterAccessAnomalySuppressionWindowsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AccessAnomalySuppressionWindows, obs: o})
+		return nil
+	}, builder.AccessAnomalySuppressionWindows)
 	if err != nil {
 		return err
 	}
@@ -189,6 +205,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_access_anomaly_storage_errors",
 		metric.WithDescription("Failed reads or writes of the storage extension. [Development]"),
 		metric.WithUnit("{error}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AccessAnomalySuppressionWindows, err = builder.meter.Int64ObservableGauge(
+		"otelcol_access_anomaly_suppression_windows",
+		metric.WithDescription("Open suppression windows held in memory (one per rule and dedup key that fired within its suppress.window); each keeps its first finding for the roll-up. [Development]"),
+		metric.WithUnit("{window}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

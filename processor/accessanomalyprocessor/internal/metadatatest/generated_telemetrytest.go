@@ -223,3 +223,17 @@ func AssertEqualAccessAnomalyStorageErrors(t *testing.T, tt *componenttest.Telem
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualAccessAnomalySuppressionWindows(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_access_anomaly_suppression_windows",
+		Description: "Open suppression windows held in memory (one per rule and dedup key that fired within its suppress.window); each keeps its first finding for the roll-up. [Development]",
+		Unit:        "{window}",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_access_anomaly_suppression_windows")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
