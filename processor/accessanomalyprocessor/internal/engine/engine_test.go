@@ -418,3 +418,49 @@ func TestIsLegacySuppressionKey(t *testing.T) {
 		assert.Equal(t, want, isLegacySuppressionKey(key), key)
 	}
 }
+
+// TestThresholdKeepsEventIDsOnlyNearTheThreshold: a threshold window far below its
+// threshold holds no event ids (under steady load the rings were most of the processor's
+// memory); the finding still carries the last max_event_ids events that crossed it.
+func TestThresholdKeepsEventIDsOnlyNearTheThreshold(t *testing.T) {
+	e := builtinEngine(t)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	w07 := -1
+	for i, r := range e.rules {
+		if r.rule.ID == "DBX-W07" {
+			w07 = i
+		}
+	}
+	require.GreaterOrEqual(t, w07, 0)
+	idsHeld := func() int {
+		ent := e.identity.entities["alice@corp.com"]
+		require.NotNil(t, ent)
+		st, _ := ent.states[e.rules[w07].slot].(*thresholdState)
+		require.NotNil(t, st)
+		return len(st.IDs)
+	}
+	var findings []*Finding
+	for i := 1; i <= 26; i++ { // DBX-W07: more than 25 denied Unity Catalog requests in 60m
+		ld := record(map[string]any{"user.email": "alice@corp.com", "databricks.service_name": "unityCatalog",
+			"databricks.action_name": "getTable", "databricks.event_id": fmt.Sprintf("ev-%02d", i),
+			"source.address": "198.51.100.7", "http.response.status_code": int64(403)})
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Duration(i) * time.Minute)))
+		for _, f := range e.Process(context.Background(), ld, at.Add(time.Hour)) {
+			if f.RuleID == "DBX-W07" {
+				findings = append(findings, f)
+			}
+		}
+		switch i {
+		case 15:
+			assert.Zero(t, idsHeld(), "15 of 26: far below the threshold, no ids held")
+		case 20:
+			assert.Equal(t, 5, idsHeld(), "from 16 on (within max_event_ids of the threshold) ids are kept")
+		}
+	}
+	require.Len(t, findings, 1)
+	var want []string
+	for i := 17; i <= 26; i++ {
+		want = append(want, fmt.Sprintf("ev-%02d", i))
+	}
+	assert.Equal(t, want, findings[0].EventIDs, "the last max_event_ids events up to the crossing")
+}
