@@ -20,6 +20,11 @@ type Options struct {
 	Start    string        // "" = scenario value
 	Duration time.Duration // 0 = scenario value
 	Now      time.Time     // resolves "now"-based starts; zero = time.Now()
+	// Variant, when not 0, redraws what the users do inside their sessions (how many actions,
+	// which ones, when) while keeping the population, who works when and from where: successive
+	// variants of one timeline are fresh behaviour of the same identities, for loads that
+	// repeat a short timeline without repeating its events.
+	Variant int64
 }
 
 // World is everything generated for a scenario.
@@ -60,6 +65,7 @@ func Build(base *Scenario, opts Options) (*World, error) {
 	if opts.Duration > 0 {
 		s.Duration = Duration(opts.Duration)
 	}
+	s.variant = opts.Variant
 	s.ApplyDefaults()
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -244,6 +250,9 @@ func userActivity(s *Scenario, b *eventBuilder, pop *Population, u *Principal, i
 			}
 			label := fmt.Sprintf("u%d/%s/%s", idx, day.Format(time.DateOnly), tag)
 			sr := stream(s.Seed, "session", label)
+			if s.variant != 0 {
+				sr = stream(s.Seed, "session", label, s.variant)
+			}
 			session := stableUUID(s.Seed, "session", label)
 			n := int(perHour*span.Hours()*share*(0.6+0.8*sr.Float64()) + 0.5)
 			if sr.Float64() < s.Novelty.FailedLoginPerUserDay {

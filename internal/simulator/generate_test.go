@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -492,4 +493,49 @@ func TestObjectStoreDelivery(t *testing.T) {
 	dir, err := OpenStore(ctx, "file:///tmp/x")
 	require.NoError(t, err)
 	assert.Equal(t, DirStore{Root: "/tmp/x"}, dir)
+}
+
+// TestVariantRedrawsActionsOfTheSameIdentities: a variant keeps the population and who is at
+// work from which network with which client, and redraws what they do; variant 0 is the
+// scenario as it always was, and a variant is as deterministic as the scenario.
+func TestVariantRedrawsActionsOfTheSameIdentities(t *testing.T) {
+	s := smallScenario(t)
+	s.Users, s.Attacks = 200, nil
+	build := func(variant int64) *World {
+		w, err := Build(s, Options{Variant: variant, Start: "2026-01-06T00:00:00Z", Duration: 24 * time.Hour, Rate: 0.5})
+		require.NoError(t, err)
+		return w
+	}
+	base, v1, v1again, v2 := build(0), build(1), build(1), build(2)
+	assert.Equal(t, buildWorld(t, s).Population, build(0).Population, "the population does not depend on the timeline")
+	assert.Equal(t, base.Population, v1.Population)
+	assert.Equal(t, v1.Events, v1again.Events, "a variant is deterministic")
+
+	type client struct{ email, ip, ua string }
+	users := func(w *World) (emails map[string]bool, clients map[client]bool, actions []string) {
+		emails, clients = map[string]bool{}, map[client]bool{}
+		for _, e := range w.Events {
+			if e.Email == "" || !strings.Contains(e.Email, "@") || e.ServiceName != "accounts" || e.ActionName != "samlLogin" {
+				continue
+			}
+			emails[e.Email] = true
+			clients[client{e.Email, e.SourceIP, e.UserAgent}] = true
+		}
+		for _, e := range w.Events {
+			actions = append(actions, e.Email+" "+e.ServiceName+"."+e.ActionName+" "+e.Time.String())
+		}
+		return emails, clients, actions
+	}
+	e0, c0, a0 := users(base)
+	for _, w := range []*World{v1, v2} {
+		e, c, a := users(w)
+		require.Greater(t, len(e0), 100)
+		assert.Equal(t, e0, e, "the same identities log in")
+		assert.Equal(t, c0, c, "from the same networks with the same clients")
+		assert.False(t, slices.Equal(a0, a), "doing other things")
+		assert.InDelta(t, len(a0), len(a), float64(len(a0))/5, "at about the same rate")
+	}
+	_, _, a1 := users(v1)
+	_, _, a2 := users(v2)
+	assert.False(t, slices.Equal(a1, a2), "variants differ from each other")
 }

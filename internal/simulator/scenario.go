@@ -32,6 +32,8 @@ type Scenario struct {
 	Attacks           []AttackSpec   `yaml:"attacks"`
 	Faults            []FaultRule    `yaml:"faults"`
 	Statements        StatementsSpec `yaml:"statements"`
+
+	variant int64 // Options.Variant
 }
 
 // WorkspaceSpec names the simulated workspace.

@@ -23,8 +23,8 @@ import (
 	"github.com/otelcol-databricks/otelcol-databricks/test/fakes3"
 )
 
-// soakDuration: 5 minutes by default, 1 hour with RELIABILITY_FULL=1, or
-// RELIABILITY_SOAK_DURATION (a Go duration).
+// soakDuration: 5 minutes by default; with RELIABILITY_FULL=1 two hours, an hour of warm-up and
+// the hour of steady load judged after it; or RELIABILITY_SOAK_DURATION (a Go duration).
 func soakDuration(t *testing.T) time.Duration {
 	if s := os.Getenv("RELIABILITY_SOAK_DURATION"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -32,20 +32,28 @@ func soakDuration(t *testing.T) time.Duration {
 		return d
 	}
 	if fullRun() {
-		return time.Hour
+		return 2 * time.Hour
 	}
 	return 5 * time.Minute
 }
 
-// soakWarmup is the part of the soak before the memory trend is judged: a fifth of the soak, at
-// most 10 minutes, or RELIABILITY_SOAK_WARMUP. The processor's state fills for as long as its
-// longest horizon (suppression windows: 1 h by default) while findings keep coming, so a soak
-// that should judge the filled state sets the warm-up to that horizon and runs an hour more.
+// stateHorizon is how long the access_anomaly processor's state keeps filling under a steady
+// load: the built-in pack's sliding windows and the default suppression window are an hour
+// long, and until they have slid once, every minute adds counts, distinct values and open
+// windows that nothing expires yet.
+const stateHorizon = time.Hour
+
+// soakWarmup is the part of the soak before the memory trend is judged: the state horizon when
+// the soak leaves an hour after it, otherwise a fifth of the soak, at most 10 minutes (short
+// soaks only check that memory does not run away); or RELIABILITY_SOAK_WARMUP.
 func soakWarmup(t *testing.T, soak time.Duration) time.Duration {
 	if s := os.Getenv("RELIABILITY_SOAK_WARMUP"); s != "" {
 		d, err := time.ParseDuration(s)
 		mustf(t, err, "RELIABILITY_SOAK_WARMUP")
 		return d
+	}
+	if soak >= stateHorizon+time.Hour {
+		return stateHorizon
 	}
 	return min(10*time.Minute, soak/5)
 }
@@ -123,8 +131,10 @@ type procMemory struct {
 	goroutines          int
 }
 
-// memoryProbeEvery is how often memory is read within a sampling interval.
-const memoryProbeEvery = 5 * time.Second
+// memoryProbeEvery is how often memory is read within a sampling interval: every second, so
+// that the floor of a minute's probes is close to the memory right after a collection (with
+// 5-second probes the floor itself scattered by ±15–30 MiB between minutes).
+const memoryProbeEvery = time.Second
 
 func readProcMemory(pid int) (rss, rssAnon int64, err error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -169,10 +179,15 @@ func slopePer10Min(samples []procMemory, y func(procMemory) int64) float64 {
 }
 
 // loadFeeder writes the soak's audit load as delivery objects: every feedEvery, one object per
-// workspace partition with rate*feedEvery records, replaying a generated pool of events shifted
-// forward in time by the pool's span on every pass, so event times keep pace with the wall
-// clock and every record has a new event id. Objects older than keepFor are deleted (as a
-// bucket lifecycle rule would), so an hour at 2,000 records/s does not fill the disk.
+// workspace partition with rate*feedEvery records. The load is two minutes of one workspace
+// (about soakIdentities users in their working sessions), replayed pass after pass shifted
+// forward in time by its span, so event times keep pace with the wall clock and every record
+// is new. Each pass is a fresh variant of those two minutes (simulator Options.Variant): the
+// same identities, networks and clients, but freshly drawn actions. Replaying the very same
+// events instead made every action a user did once in the two minutes happen 30 times an hour,
+// so the threshold rules fired for a third of the identities in surges (RELIABILITY.md §7).
+// Objects older than keepFor are deleted (as a bucket lifecycle rule would), so an hour at
+// 2,000 records/s does not fill the disk.
 type loadFeeder struct {
 	dir     string
 	staging string // same file system as dir, outside it
@@ -186,11 +201,33 @@ type loadFeeder struct {
 	written []string
 	// identities is the number of distinct identities in the pool.
 	identities int
+	// variants builds the pool of pass n (n > 0); nextPool receives it, built ahead.
+	variants *poolVariants
 }
 
 const feedEvery = 5 * time.Second
 
 func newLoadFeeder(t *testing.T, dir, staging string, rate int) *loadFeeder {
+	t.Helper()
+	pv := newPoolVariants(t, rate, time.Now())
+	w := pv.first
+	pv.prepare(1)
+	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), rate: rate,
+		identities: pv.identities, variants: pv}
+}
+
+// poolVariants generates the soak's two minutes of a workspace and, on demand, their variants.
+type poolVariants struct {
+	sc         *simengine.Scenario
+	opts       simengine.Options
+	first      *simengine.World
+	identities int
+	// ahead carries the variant of the next pass, built in the background while the current
+	// pass is fed (a variant of ~250,000 events takes seconds to build).
+	ahead chan []simengine.AuditEvent
+}
+
+func newPoolVariants(t *testing.T, rate int, now time.Time) *poolVariants {
 	t.Helper()
 	// Two minutes of a workspace at the soak rate; the scenario's own events (service
 	// principals, System-User) come on top of the benign user rate. Users work their own
@@ -202,10 +239,12 @@ func newLoadFeeder(t *testing.T, dir, staging string, rate int) *loadFeeder {
 	users := soakIdentities
 	var w *simengine.World
 	var identities map[string]bool
+	var opts simengine.Options
 	for attempt := 0; attempt < 3; attempt++ {
 		began := time.Now()
 		var err error
-		w, err = simengine.Build(sc, simengine.Options{Users: users, Rate: float64(rate), Start: "now-2m", Duration: span})
+		opts = simengine.Options{Users: users, Rate: float64(rate), Start: "now-2m", Duration: span, Now: now}
+		w, err = simengine.Build(sc, opts)
 		mustf(t, err, "generate the soak load")
 		identities = map[string]bool{}
 		for i := range w.Events {
@@ -221,7 +260,40 @@ func newLoadFeeder(t *testing.T, dir, staging string, rate int) *loadFeeder {
 	if len(w.Events) < rate*int(feedEvery/time.Second) {
 		t.Fatalf("generated %d events for the soak load, want at least %d", len(w.Events), rate*int(feedEvery/time.Second))
 	}
-	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), rate: rate, identities: len(identities)}
+	return &poolVariants{sc: sc, opts: opts, first: w, identities: len(identities)}
+}
+
+// variant builds the events of pass n: the same timeline as the first pool, redrawn.
+func (pv *poolVariants) variant(n int) ([]simengine.AuditEvent, error) {
+	opts := pv.opts
+	opts.Variant = int64(n)
+	w, err := simengine.Build(pv.sc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("generate variant %d of the soak load: %w", n, err)
+	}
+	return w.Events, nil
+}
+
+// prepare starts building the variant of pass n in the background.
+func (pv *poolVariants) prepare(n int) {
+	pv.ahead = make(chan []simengine.AuditEvent, 1)
+	go func(ch chan<- []simengine.AuditEvent) {
+		events, err := pv.variant(n)
+		if err != nil {
+			panic(err) // the scenario built once already; a failure now is a simulator defect
+		}
+		ch <- events
+	}(pv.ahead)
+}
+
+// take returns the variant prepared last and starts the one after it.
+func (pv *poolVariants) take(n int) []simengine.AuditEvent {
+	if pv.ahead == nil {
+		pv.prepare(n)
+	}
+	events := <-pv.ahead
+	pv.prepare(n + 1)
+	return events
 }
 
 // feed writes one feedEvery's worth of records.
@@ -243,6 +315,7 @@ func (f *loadFeeder) feed(keepFor time.Duration) error {
 		b.WriteByte('\n')
 		if f.next++; f.next == len(f.pool) {
 			f.next, f.pass = 0, f.pass+1
+			f.pool = f.variants.take(f.pass)
 		}
 	}
 	for _, key := range keys {
@@ -324,7 +397,7 @@ func (s *countingSink) Export(_ context.Context, req plogotlp.ExportRequest) (pl
 //   - both audit sources (delivery through the S3 fake) and the databricks receiver against the
 //     live simulator, into file sinks, for completeness (every event, once);
 //
-// and samples RSS (VmRSS and RssAnon; each sample also keeps the lowest of the 5-second probes
+// and samples RSS (VmRSS and RssAnon; each sample also keeps the lowest of the 1-second probes
 // since the previous one, see procMemory) and goroutines every minute (every 15 s in soaks
 // shorter than 20 minutes, so that the slope has points). It fails on any loss, any duplicate,
 // any error log line, goroutine growth, or a least-squares slope of the RSS floor after warm-up
@@ -433,9 +506,11 @@ exporters:
 					goroutines: goroutines(t, pprofAddr)}
 				samples = append(samples, s)
 				inuse, goal := heapStats(t, pprofAddr)
-				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), Go heap in use %d MiB (goal %d), state files %d MiB, goroutines %d, fed %d, at the back end %d records + %d findings",
+				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), Go heap in use %d MiB (goal %d), state files %d MiB, goroutines %d, fed %d, at the back end %d records + %d findings; access_anomaly: %.0f entities, %.0f open suppression windows",
 					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, inuse>>20, goal>>20, dirBytes(filepath.Join(dir, "state"))>>20,
-					s.goroutines, feeder.fed, sink.records.Load(), sink.findings.Load())
+					s.goroutines, feeder.fed, sink.records.Load(), sink.findings.Load(),
+					scrapeCounter(t, ports.telemetry, "otelcol_access_anomaly_entities_tracked"),
+					scrapeCounter(t, ports.telemetry, "otelcol_access_anomaly_suppression_windows"))
 				floorRSS, floorAnon = 0, 0
 				nextSample = nextSample.Add(every)
 			}
