@@ -185,7 +185,7 @@ func slopePer10Min(samples []procMemory, y func(procMemory) int64) float64 {
 // is new. Each pass is a fresh variant of those two minutes (simulator Options.Variant): the
 // same identities, networks and clients, but freshly drawn actions. Replaying the very same
 // events instead made every action a user did once in the two minutes happen 30 times an hour,
-// so the threshold rules fired for a third of the identities in surges (RELIABILITY.md §7).
+// so the threshold rules fired for 40 % of the identities in surges (RELIABILITY.md §7).
 // Objects older than keepFor are deleted (as a bucket lifecycle rule would), so an hour at
 // 2,000 records/s does not fill the disk.
 type loadFeeder struct {
@@ -201,7 +201,7 @@ type loadFeeder struct {
 	written []string
 	// identities is the number of distinct identities in the pool.
 	identities int
-	// variants builds the pool of pass n (n > 0); nextPool receives it, built ahead.
+	// variants builds the pool of every pass after the first, one pass ahead.
 	variants *poolVariants
 }
 

@@ -116,10 +116,10 @@ func (d thresholdDetector) observe(c *evalCtx, r *compiledRule, _ *entity, st an
 		// Far below the threshold the window keeps no event ids: they would be the
 		// evidence of a finding only once the count climbs to within max_event_ids of
 		// the threshold, and an id ring per identity and rule was most of the
-		// processor's memory under steady load (10 ids × 64 B × 10,000 identities ×
-		// every threshold rule they touch). Counts and distinct values rise by one
-		// per event, so the ring still holds the last max_event_ids events when the
-		// threshold is crossed.
+		// processor's memory growth in its first hour under steady load (10 ids × 64 B
+		// × 10,000 identities × every threshold rule they touch). Counts and distinct
+		// values rise by one per event, so the ring still holds the last max_event_ids
+		// events when the threshold is crossed.
 		s.IDs = nil
 	} else {
 		s.IDs = appendRing(s.IDs, c.ev.eventID, c.e.cfg.MaxEventIDs)
