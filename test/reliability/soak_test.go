@@ -211,6 +211,9 @@ func newLoadFeeder(t *testing.T, dir, staging string, rate int) *loadFeeder {
 	t.Helper()
 	pv := newPoolVariants(t, rate, time.Now())
 	w := pv.first
+	// The feeder keeps the events; the rest of the first world (~250 MB with its population
+	// and workspace) need not live for the whole soak in the test process.
+	pv.first = nil
 	pv.prepare(1)
 	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), rate: rate,
 		identities: pv.identities, variants: pv}
