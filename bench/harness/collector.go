@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/otelcol-databricks/otelcol-databricks/test/loopback"
 )
 
 // collector is one otelcol-databricks process under measurement.
@@ -185,17 +187,16 @@ func fetchPprof(ctx context.Context, pprofAddr, profile, dst string) error {
 	return f.Close()
 }
 
-// freeAddresses returns n distinct loopback addresses whose ports were free a moment ago
-// (all held open together, so the kernel cannot hand out one port twice).
+// freeAddresses returns n loopback addresses whose ports were free a moment ago and that this
+// process has not handed out before.
 func freeAddresses(n int) ([]string, error) {
 	var addrs []string
 	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, err := loopback.FreeAddress()
 		if err != nil {
 			return nil, err
 		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
+		addrs = append(addrs, addr)
 	}
 	return addrs, nil
 }

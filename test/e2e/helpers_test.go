@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otelcol-databricks/otelcol-databricks/test/loopback"
 )
 
 // repoRoot is the repository root: go test runs in the package directory.
@@ -50,15 +51,15 @@ func runCollectorCommand(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// freeAddress returns a loopback address with a port that was free a moment ago.
+// freeAddress returns a loopback address with a port that was free a moment ago and that
+// this test process has not handed out before.
 func freeAddress(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddress()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // runningCollector is a collector process started by a test; stop() ends it with SIGTERM.

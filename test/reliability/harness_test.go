@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otelcol-databricks/otelcol-databricks/test/loopback"
 )
 
 // repoRoot is the repository root: go test runs in the package directory.
@@ -171,15 +173,15 @@ func startCollector(t *testing.T, configPath string, env ...string) *process {
 	return startProcess(t, "collector", collectorBinary(t), env, "--config", configPath)
 }
 
-// freeAddress returns a loopback address with a port that was free a moment ago.
+// freeAddress returns a loopback address with a port that was free a moment ago and that
+// this test process has not handed out before.
 func freeAddress(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddress()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // listening reports whether something accepts TCP connections on addr.
