@@ -23,8 +23,9 @@ import (
 	"github.com/otelcol-databricks/otelcol-databricks/test/fakes3"
 )
 
-// soakDuration: 5 minutes by default; with RELIABILITY_FULL=1 two hours, an hour of warm-up and
-// the hour of steady load judged after it; or RELIABILITY_SOAK_DURATION (a Go duration).
+// soakDuration is the soak's steady load after any backfill: 5 minutes by default; with
+// RELIABILITY_FULL=1 75 minutes, the hour judged after 15 minutes of warm-up (the
+// processor's state is filled by the backfill first); or RELIABILITY_SOAK_DURATION.
 func soakDuration(t *testing.T) time.Duration {
 	if s := os.Getenv("RELIABILITY_SOAK_DURATION"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -32,7 +33,7 @@ func soakDuration(t *testing.T) time.Duration {
 		return d
 	}
 	if fullRun() {
-		return 2 * time.Hour
+		return 75 * time.Minute
 	}
 	return 5 * time.Minute
 }
@@ -40,23 +41,61 @@ func soakDuration(t *testing.T) time.Duration {
 // stateHorizon is how long the access_anomaly processor's state keeps filling under a steady
 // load: the built-in pack's sliding windows and the default suppression window are an hour
 // long, and until they have slid once, every minute adds counts, distinct values and open
-// windows that nothing expires yet.
+// windows that nothing expires yet. Suppression windows open with the first findings (35–40
+// minutes into the soak's load, when the first identities cross their thresholds), so their
+// number only levels off after about 100 minutes of event time (RELIABILITY.md §7).
 const stateHorizon = time.Hour
 
-// soakWarmup is the part of the soak before the memory trend is judged: the state horizon when
-// the soak leaves an hour after it, otherwise a fifth of the soak, at most 10 minutes (short
-// soaks only check that memory does not run away); or RELIABILITY_SOAK_WARMUP.
-func soakWarmup(t *testing.T, soak time.Duration) time.Duration {
+// soakBackfill is the event time fed as fast as the collector takes it before the steady load
+// starts, with event times that end at the wall clock: the soak's collector then starts its
+// steady hour with the state two hours of this load leave (every sliding window and suppression
+// window full), like a collector that caught up with a backlog. Two hours with
+// RELIABILITY_FULL=1, none otherwise; or RELIABILITY_SOAK_BACKFILL.
+func soakBackfill(t *testing.T) time.Duration {
+	if s := os.Getenv("RELIABILITY_SOAK_BACKFILL"); s != "" {
+		d, err := time.ParseDuration(s)
+		mustf(t, err, "RELIABILITY_SOAK_BACKFILL")
+		return d
+	}
+	if fullRun() {
+		return 2 * time.Hour
+	}
+	return 0
+}
+
+// soakWarmup is the part of the steady load before the memory trend is judged: 15 minutes after
+// a backfill of the state horizon or more (the state is full; the runtime gives back what the
+// backfill's pace needed); without one, the state horizon when the soak leaves an hour after it,
+// otherwise a fifth of the soak, at most 10 minutes (short soaks only check that memory does
+// not run away); or RELIABILITY_SOAK_WARMUP.
+func soakWarmup(t *testing.T, soak, backfill time.Duration) time.Duration {
 	if s := os.Getenv("RELIABILITY_SOAK_WARMUP"); s != "" {
 		d, err := time.ParseDuration(s)
 		mustf(t, err, "RELIABILITY_SOAK_WARMUP")
 		return d
 	}
-	if soak >= stateHorizon+time.Hour {
+	switch {
+	case backfill >= stateHorizon:
+		return min(15*time.Minute, soak/5)
+	case soak >= stateHorizon+time.Hour:
 		return stateHorizon
+	default:
+		return min(10*time.Minute, soak/5)
 	}
-	return min(10*time.Minute, soak/5)
 }
+
+// backfillBudget bounds the wall time of a backfill; the simulator's timeline (the system
+// table and the delivery files of the rest of the pipeline) covers it as well as the soak.
+func backfillBudget(backfill time.Duration) time.Duration {
+	if backfill == 0 {
+		return 0
+	}
+	return 5*time.Minute + backfill/3
+}
+
+// backfillInFlight bounds the records written but not yet at the back end during a backfill,
+// well inside what the feeder keeps on disk (keepFor), so that no object is deleted unread.
+const backfillInFlight = 100_000
 
 // goroutines reads the goroutine count from the pprof extension.
 func goroutines(t *testing.T, pprofAddr string) int {
@@ -90,6 +129,34 @@ func heapStats(t *testing.T, pprofAddr string) (inuse, goal int64) {
 	}
 	return field("HeapInuse"), field("NextGC")
 }
+
+// liveHeap forces a collection in the collector (pprof's heap profile with gc=1) and returns
+// the heap allocated right after it: the live heap, which a leak raises whatever the runtime
+// does with freed pages. -1 when it cannot be read.
+func liveHeap(t *testing.T, pprofAddr string) int64 {
+	t.Helper()
+	_, body := get(t, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1")
+	_, rest, ok := strings.Cut(body, "# HeapAlloc = ")
+	if !ok {
+		return -1
+	}
+	v, _, _ := strings.Cut(rest, "\n")
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// liveHeapSample is one liveHeap reading.
+type liveHeapSample struct {
+	at    time.Duration
+	bytes int64
+}
+
+// liveHeapEvery is how many memory samples pass between two forced collections: rarely
+// enough not to change the RSS being measured.
+const liveHeapEvery = 10
 
 // dirBytes is the size of the regular files in dir: the storage extension's files, whose
 // mappings count in RSS.
@@ -193,6 +260,7 @@ type loadFeeder struct {
 	staging string // same file system as dir, outside it
 	pool    []simengine.AuditEvent
 	span    time.Duration
+	shift   time.Duration // from the generated times to the soak's first pass
 	rate    int
 	next    int // index into pool
 	pass    int
@@ -207,15 +275,17 @@ type loadFeeder struct {
 
 const feedEvery = 5 * time.Second
 
-func newLoadFeeder(t *testing.T, dir, staging string, rate int) *loadFeeder {
+// newLoadFeeder starts the load's event times at start (the first pass ends there).
+func newLoadFeeder(t *testing.T, dir, staging string, rate int, start time.Time) *loadFeeder {
 	t.Helper()
-	pv := newPoolVariants(t, rate, time.Now())
+	ref := busyHourBefore(time.Now())
+	pv := newPoolVariants(t, rate, ref)
 	w := pv.first
 	// The feeder keeps the events; the rest of the first world (~250 MB with its population
 	// and workspace) need not live for the whole soak in the test process.
 	pv.first = nil
 	pv.prepare(1)
-	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), rate: rate,
+	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), shift: start.Sub(ref), rate: rate,
 		identities: pv.identities, variants: pv}
 }
 
@@ -228,6 +298,21 @@ type poolVariants struct {
 	// ahead carries the variant of the next pass, built in the background while the current
 	// pass is fed (a variant of ~250,000 events takes seconds to build).
 	ahead chan []simengine.AuditEvent
+}
+
+// busyHourBefore is 16:00 UTC of the last weekday before now's day: the soak's two minutes are
+// generated then and shifted to the soak's times, so that the load does not depend on the time
+// of day the soak starts (the simulator's users keep working hours in five time zones: at 02:30
+// UTC only 260 of 10,000 were active, and growing the workspace to 10,000 active identities
+// would take 400,000 users).
+func busyHourBefore(now time.Time) time.Time {
+	day := now.UTC().Truncate(24 * time.Hour)
+	for {
+		day = day.Add(-24 * time.Hour)
+		if wd := day.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			return day.Add(16 * time.Hour)
+		}
+	}
 }
 
 func newPoolVariants(t *testing.T, rate int, now time.Time) *poolVariants {
@@ -306,7 +391,7 @@ func (f *loadFeeder) feed(keepFor time.Duration) error {
 	var keys []string
 	for range n {
 		e := f.pool[f.next] // a copy: the pool keeps its times
-		e.Time = e.Time.Add(time.Duration(f.pass) * f.span)
+		e.Time = e.Time.Add(time.Duration(f.pass)*f.span + f.shift)
 		key := fmt.Sprintf("workspaceId=%s/date=%s", e.WorkspaceID, e.Time.UTC().Format(time.DateOnly))
 		b := parts[key]
 		if b == nil {
@@ -393,6 +478,48 @@ func (s *countingSink) Export(_ context.Context, req plogotlp.ExportRequest) (pl
 	return plogotlp.NewExportResponse(), nil
 }
 
+// runBackfill feeds backfill's worth of event time as fast as the collector delivers it (at
+// most backfillInFlight records ahead of the back end) and waits until all of it arrived.
+func runBackfill(t *testing.T, p *process, feeder *loadFeeder, sink *countingSink, telemetry string, backfill time.Duration) {
+	t.Helper()
+	want := int64(backfill/time.Second) * int64(feeder.rate)
+	began := time.Now()
+	deadline := began.Add(backfillBudget(backfill))
+	progress := func() string {
+		return fmt.Sprintf("fed %d of %d, at the back end %d records + %d findings; access_anomaly: %.0f entities, %.0f open suppression windows",
+			feeder.fed, want, sink.records.Load(), sink.findings.Load(),
+			scrapeCounter(t, telemetry, "otelcol_access_anomaly_entities_tracked"),
+			scrapeCounter(t, telemetry, "otelcol_access_anomaly_suppression_windows"))
+	}
+	nextLog := began.Add(time.Minute)
+	for feeder.fed < want {
+		if p.exited() {
+			t.Fatalf("the collector exited during the backfill: %v", p.err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backfill not done within %v: %s", backfillBudget(backfill), progress())
+		}
+		if !time.Now().Before(nextLog) {
+			t.Logf("soak backfill %v: %s", time.Since(began).Round(time.Second), progress())
+			nextLog = nextLog.Add(time.Minute)
+		}
+		if feeder.fed-sink.records.Load() >= backfillInFlight {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		mustf(t, feeder.feed(5*time.Minute), "feed the backfill")
+	}
+	waitFor(t, time.Until(deadline), "the backfill at the back end", func() error {
+		if got := sink.records.Load(); got < feeder.fed {
+			return fmt.Errorf("%d of %d records", got, feeder.fed)
+		}
+		return nil
+	})
+	took := time.Since(began)
+	t.Logf("soak backfill done: %v of event time in %v (%.0f records/s); %s", backfill, took.Round(time.Second),
+		float64(feeder.fed)/took.Seconds(), progress())
+}
+
 // TestSoak runs the collector for the soak duration with
 //   - a steady audit load (2,000 records/s of 10,000 identities, RELIABILITY_SOAK_RATE) through
 //     databricks_audit (delivery) → access_anomaly (built-in pack, state in file_storage) →
@@ -408,8 +535,8 @@ func (s *countingSink) Export(_ context.Context, req plogotlp.ExportRequest) (pl
 // dominated by noise: they report the slope and fail only when the floor doubles).
 func TestSoak(t *testing.T) {
 	requireComponents(t, "databricks_audit", "databricks", "access_anomaly", "otlp_grpc", "file", "file_storage", "pprof")
-	soak, rate := soakDuration(t), soakRate(t)
-	warmup := soakWarmup(t, soak)
+	soak, rate, backfill := soakDuration(t), soakRate(t), soakBackfill(t)
+	warmup := soakWarmup(t, soak, backfill)
 	every := time.Minute
 	if soak < 20*time.Minute {
 		every = 15 * time.Second
@@ -420,7 +547,7 @@ func TestSoak(t *testing.T) {
 	for _, d := range []string{loadDir, sinkDir, filepath.Join(dir, "staging")} {
 		mustf(t, os.MkdirAll(d, 0o700), "mkdir")
 	}
-	feeder := newLoadFeeder(t, loadDir, filepath.Join(dir, "staging"), rate)
+	feeder := newLoadFeeder(t, loadDir, filepath.Join(dir, "staging"), rate, time.Now().Add(-backfill))
 	sink := startCountingSink(t)
 	// The simulator delivers into the S3 fake: its file:// writer renames temporary files in
 	// the delivery directory, which the receiver would read too (the defect in RELIABILITY.md
@@ -431,7 +558,7 @@ func TestSoak(t *testing.T) {
 	t.Cleanup(s3.Close)
 	s3URL := s3.BucketURL("audit-bucket", "databricks")
 	scenario := writeFile(t, dir, "soak.yaml", crashScenario)
-	args := simulatorStreamArgs(scenario, "unused", soak)
+	args := simulatorStreamArgs(scenario, "unused", backfillBudget(backfill)+soak)
 	sim := startSimulator(t, append(args[:len(args)-2], "--delivery-url", s3URL)...)
 	warehouse := sim.warehouseID(t)
 	ports := newCollectorPorts(t)
@@ -480,12 +607,22 @@ exporters:
 	cfgPath := writeFile(t, dir, "collector.yaml", cfg)
 	p := startCollector(t, cfgPath)
 	pid := p.cmd.Process.Pid
+	if backfill > 0 {
+		runBackfill(t, p, feeder, sink, ports.telemetry, backfill)
+	}
+	// The steady load runs for the soak, and on until the simulator's timeline (sized for the
+	// backfill's budget) ends, so that the rest of the pipeline is checked complete.
 	began := time.Now()
+	liveEnd := began.Add(soak)
+	if c := sim.clock(t); began.Add(c.End.Sub(c.Now)).After(liveEnd) {
+		liveEnd = began.Add(c.End.Sub(c.Now))
+	}
+	var live []liveHeapSample
 
 	var samples []procMemory
 	var floorRSS, floorAnon int64
 	nextFeed, nextProbe, nextSample := began, began.Add(memoryProbeEvery), began.Add(every)
-	for end := began.Add(soak); time.Now().Before(end); {
+	for end := liveEnd; time.Now().Before(end); {
 		if p.exited() {
 			t.Fatalf("the collector exited during the soak: %v", p.err)
 		}
@@ -508,6 +645,10 @@ exporters:
 				s := procMemory{at: time.Since(began), rss: rss, rssAnon: anon, floorRSS: floorRSS, floorAnon: floorAnon,
 					goroutines: goroutines(t, pprofAddr)}
 				samples = append(samples, s)
+				if len(samples)%liveHeapEvery == 0 {
+					live = append(live, liveHeapSample{at: s.at, bytes: liveHeap(t, pprofAddr)})
+					t.Logf("soak %v: live heap after a forced collection %.1f MiB", s.at.Round(time.Second), float64(live[len(live)-1].bytes)/(1<<20))
+				}
 				inuse, goal := heapStats(t, pprofAddr)
 				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), Go heap in use %d MiB (goal %d), state files %d MiB, goroutines %d, fed %d, at the back end %d records + %d findings; access_anomaly: %.0f entities, %.0f open suppression windows",
 					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, inuse>>20, goal>>20, dirBytes(filepath.Join(dir, "state"))>>20,
@@ -563,6 +704,13 @@ exporters:
 	anonSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.rssAnon })
 	floorSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.floorRSS })
 	floorAnonSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.floorAnon })
+	var settledLive []procMemory
+	for _, l := range live {
+		if l.at >= warmup {
+			settledLive = append(settledLive, procMemory{at: l.at, rss: l.bytes})
+		}
+	}
+	liveSlope := slopePer10Min(settledLive, func(s procMemory) int64 { return s.rss })
 	peak := first
 	for _, s := range settled {
 		if s.rss > peak.rss {
@@ -576,8 +724,12 @@ exporters:
 		}
 	}
 	fed, got, findings := feeder.fed, sink.records.Load(), sink.findings.Load()
-	t.Logf("RESULT soak %v load %d records/s of %d identities: fed %d, at the back end %d (+%d findings); delivery %v; table %v",
-		soak, rate, feeder.identities, fed, got, findings, reports["delivery"], reports["table"])
+	t.Logf("RESULT soak %v (after a backfill of %v) load %d records/s of %d identities: fed %d, at the back end %d (+%d findings); delivery %v; table %v",
+		liveEnd.Sub(began).Round(time.Second), backfill, rate, feeder.identities, fed, got, findings, reports["delivery"], reports["table"])
+	if len(settledLive) > 0 {
+		t.Logf("RESULT soak live heap after forced collections (every %d samples, after warm-up): %.1f -> %.1f MiB, slope %+.2f MiB/10 min",
+			liveHeapEvery, float64(settledLive[0].rss)/(1<<20), float64(settledLive[len(settledLive)-1].rss)/(1<<20), liveSlope/(1<<20))
+	}
 	t.Logf("RESULT soak %v memory after %v warm-up (%d samples every %v): RSS floor %d -> %d MiB, slope %+.2f MiB/10 min; RssAnon floor %d -> %d MiB, slope %+.2f MiB/10 min; single readings: RSS %d -> %d MiB (peak %d), slope %+.2f; RssAnon slope %+.2f; goroutines %d -> %d; error log lines %d",
 		soak, warmup, len(settled), every, first.floorRSS>>20, last.floorRSS>>20, floorSlope/(1<<20),
 		first.floorAnon>>20, last.floorAnon>>20, floorAnonSlope/(1<<20),
