@@ -191,6 +191,32 @@ type userDayPlan struct {
 // late evenings, mistyped passwords). With measure set it only adds up the session hours that
 // fall inside the timeline.
 func userActivity(s *Scenario, b *eventBuilder, pop *Population, u *Principal, idx int, start, end time.Time, perHour float64, measure *float64) []AuditEvent {
+	shift := s.ActivityShift.D()
+	out := userActivityAt(s, b, pop, u, idx, start.Add(-shift), end.Add(-shift), perHour, measure)
+	for i := range out {
+		out[i].Time = out[i].Time.Add(shift)
+	}
+	return out
+}
+
+// BusyShift is an activity_shift that puts now on a weekday at 16:00 UTC, when the simulated
+// users in Europe and on both US coasts are at work: 0 when now is a weekday between 14:00 and
+// 20:00 UTC already, otherwise the time since 16:00 UTC of the last weekday.
+func BusyShift(now time.Time) time.Duration {
+	now = now.UTC()
+	weekday := func(t time.Time) bool { return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday }
+	if h := now.Hour(); weekday(now) && h >= 14 && h < 20 {
+		return 0
+	}
+	day := now.Truncate(24 * time.Hour)
+	for !weekday(day) || day.Add(16*time.Hour).After(now) {
+		day = day.Add(-24 * time.Hour)
+	}
+	return now.Sub(day.Add(16 * time.Hour))
+}
+
+// userActivityAt generates u's sessions in [start, end) of its own working clock.
+func userActivityAt(s *Scenario, b *eventBuilder, pop *Population, u *Principal, idx int, start, end time.Time, perHour float64, measure *float64) []AuditEvent {
 	loc, err := time.LoadLocation(u.TimeZone)
 	if err != nil {
 		loc = time.UTC

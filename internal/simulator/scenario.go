@@ -32,6 +32,12 @@ type Scenario struct {
 	Attacks           []AttackSpec   `yaml:"attacks"`
 	Faults            []FaultRule    `yaml:"faults"`
 	Statements        StatementsSpec `yaml:"statements"`
+	// ActivityShift makes the users keep the working hours of a clock this much behind the
+	// timeline's: their sessions at time t are those they would have at t - activity_shift.
+	// Users work weekdays in Europe and the US, so a live timeline started at night or at a
+	// weekend is nearly silent; tests that must run at any hour shift it onto a working
+	// afternoon (BusyShift). Service principals, clusters, jobs and attacks are not shifted.
+	ActivityShift Duration `yaml:"activity_shift"`
 
 	variant int64 // Options.Variant
 }

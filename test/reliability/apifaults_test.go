@@ -175,7 +175,7 @@ func TestAPIFaultStorms(t *testing.T) {
 	dir := t.TempDir()
 	sinkDir := filepath.Join(dir, "sink")
 	mustf(t, os.MkdirAll(sinkDir, 0o700), "mkdir")
-	scenario := writeFile(t, dir, "faults.yaml", crashScenario)
+	scenario := writeFile(t, dir, "faults.yaml", crashScenario())
 	sim := startSimulator(t, simulatorStreamArgs(scenario, filepath.Join(dir, "audit"), stream)...)
 	warehouse := sim.warehouseID(t)
 	ports := newCollectorPorts(t)

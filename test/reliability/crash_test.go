@@ -9,11 +9,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	simengine "github.com/otelcol-databricks/otelcol-databricks/internal/simulator"
 )
 
 // crashScenario is a busy little workspace; its timeline starts at the wall clock so that the
-// system table and the delivery files fill in real time while the collector is killed.
-const crashScenario = `name: crash
+// system table and the delivery files fill in real time while the collector is killed. Its users
+// keep the hours of a weekday afternoon whenever the test runs (activity_shift): at night or at
+// a weekend the same scenario produced a handful of events (5 in 5 minutes at 05:20 UTC).
+func crashScenario() string {
+	return crashScenarioBase + fmt.Sprintf("activity_shift: %s\n", simengine.BusyShift(time.Now()))
+}
+
+const crashScenarioBase = `name: crash
 seed: 11
 users: 40
 service_principals: 2
@@ -93,7 +101,7 @@ func TestCrashSafetyUnderSIGKILL(t *testing.T) {
 	for _, d := range []string{deliveryDir, sinkDir} {
 		mustf(t, os.MkdirAll(d, 0o700), "mkdir")
 	}
-	scenario := writeFile(t, dir, "crash.yaml", crashScenario)
+	scenario := writeFile(t, dir, "crash.yaml", crashScenario())
 	sim := startSimulator(t, simulatorStreamArgs(scenario, deliveryDir, stream)...)
 	warehouse := sim.warehouseID(t)
 	ports := newCollectorPorts(t)

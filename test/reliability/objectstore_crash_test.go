@@ -218,7 +218,7 @@ func TestCrashSafetyObjectStores(t *testing.T) {
 	setEnv(t, az.env())
 	azURL := az.bucketURL("insights")
 
-	scenario := writeFile(t, dir, "crash.yaml", crashScenario)
+	scenario := writeFile(t, dir, "crash.yaml", crashScenario())
 	args := simulatorStreamArgs(scenario, "unused", stream)
 	args = append(args[:len(args)-2], "--delivery-url", s3URL, "--azure-dir", azURL)
 	sim := startSimulator(t, args...)

@@ -108,7 +108,7 @@ func startOutageRig(t *testing.T, stream time.Duration) *outageRig {
 	dir := t.TempDir()
 	r := &outageRig{deliveryDir: filepath.Join(dir, "audit"), sinkPath: filepath.Join(dir, "otlp-sink.jsonl")}
 	mustf(t, os.MkdirAll(r.deliveryDir, 0o700), "mkdir")
-	scenario := writeFile(t, dir, "outage.yaml", crashScenario)
+	scenario := writeFile(t, dir, "outage.yaml", crashScenario())
 	r.sim = startSimulator(t, simulatorStreamArgs(scenario, r.deliveryDir, stream)...)
 
 	grpcAddr := freeAddress(t)

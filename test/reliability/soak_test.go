@@ -557,7 +557,7 @@ func TestSoak(t *testing.T) {
 	mustf(t, err, "fake S3")
 	t.Cleanup(s3.Close)
 	s3URL := s3.BucketURL("audit-bucket", "databricks")
-	scenario := writeFile(t, dir, "soak.yaml", crashScenario)
+	scenario := writeFile(t, dir, "soak.yaml", crashScenario())
 	args := simulatorStreamArgs(scenario, "unused", backfillBudget(backfill)+soak)
 	sim := startSimulator(t, append(args[:len(args)-2], "--delivery-url", s3URL)...)
 	warehouse := sim.warehouseID(t)
