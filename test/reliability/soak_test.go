@@ -297,7 +297,7 @@ type poolVariants struct {
 	identities int
 	// ahead carries the variant of the next pass, built in the background while the current
 	// pass is fed (a variant of ~250,000 events takes seconds to build).
-	ahead chan []simengine.AuditEvent
+	ahead chan builtVariant
 }
 
 // busyHourBefore is 16:00 UTC of the last weekday before now's day: the soak's two minutes are
@@ -362,26 +362,32 @@ func (pv *poolVariants) variant(n int) ([]simengine.AuditEvent, error) {
 	return w.Events, nil
 }
 
+// builtVariant is the outcome of one background build.
+type builtVariant struct {
+	events []simengine.AuditEvent
+	err    error
+}
+
 // prepare starts building the variant of pass n in the background.
 func (pv *poolVariants) prepare(n int) {
-	pv.ahead = make(chan []simengine.AuditEvent, 1)
-	go func(ch chan<- []simengine.AuditEvent) {
+	pv.ahead = make(chan builtVariant, 1)
+	go func(ch chan<- builtVariant) {
 		events, err := pv.variant(n)
-		if err != nil {
-			panic(err) // the scenario built once already; a failure now is a simulator defect
-		}
-		ch <- events
+		ch <- builtVariant{events: events, err: err}
 	}(pv.ahead)
 }
 
 // take returns the variant prepared last and starts the one after it.
-func (pv *poolVariants) take(n int) []simengine.AuditEvent {
+func (pv *poolVariants) take(n int) ([]simengine.AuditEvent, error) {
 	if pv.ahead == nil {
 		pv.prepare(n)
 	}
-	events := <-pv.ahead
+	built := <-pv.ahead
+	if built.err != nil {
+		return nil, built.err
+	}
 	pv.prepare(n + 1)
-	return events
+	return built.events, nil
 }
 
 // feed writes one feedEvery's worth of records.
@@ -403,7 +409,11 @@ func (f *loadFeeder) feed(keepFor time.Duration) error {
 		b.WriteByte('\n')
 		if f.next++; f.next == len(f.pool) {
 			f.next, f.pass = 0, f.pass+1
-			f.pool = f.variants.take(f.pass)
+			pool, err := f.variants.take(f.pass)
+			if err != nil {
+				return err
+			}
+			f.pool = pool
 		}
 	}
 	for _, key := range keys {
