@@ -27,15 +27,24 @@ import (
 // RELIABILITY_FULL=1 75 minutes, the hour judged after 15 minutes of warm-up (the
 // processor's state is filled by the backfill first); or RELIABILITY_SOAK_DURATION.
 func soakDuration(t *testing.T) time.Duration {
-	if s := os.Getenv("RELIABILITY_SOAK_DURATION"); s != "" {
-		d, err := time.ParseDuration(s)
-		mustf(t, err, "RELIABILITY_SOAK_DURATION")
+	if d, ok := envDuration(t, "RELIABILITY_SOAK_DURATION"); ok {
 		return d
 	}
 	if fullRun() {
 		return 75 * time.Minute
 	}
 	return 5 * time.Minute
+}
+
+// envDuration reads a Go duration from the environment variable name, if it is set.
+func envDuration(t *testing.T, name string) (time.Duration, bool) {
+	s := os.Getenv(name)
+	if s == "" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(s)
+	mustf(t, err, "%s", name)
+	return d, true
 }
 
 // stateHorizon is how long the access_anomaly processor's state keeps filling under a steady
@@ -52,9 +61,7 @@ const stateHorizon = time.Hour
 // window full), like a collector that caught up with a backlog. Two hours with
 // RELIABILITY_FULL=1, none otherwise; or RELIABILITY_SOAK_BACKFILL.
 func soakBackfill(t *testing.T) time.Duration {
-	if s := os.Getenv("RELIABILITY_SOAK_BACKFILL"); s != "" {
-		d, err := time.ParseDuration(s)
-		mustf(t, err, "RELIABILITY_SOAK_BACKFILL")
+	if d, ok := envDuration(t, "RELIABILITY_SOAK_BACKFILL"); ok {
 		return d
 	}
 	if fullRun() {
@@ -69,9 +76,7 @@ func soakBackfill(t *testing.T) time.Duration {
 // otherwise a fifth of the soak, at most 10 minutes (short soaks only check that memory does
 // not run away); or RELIABILITY_SOAK_WARMUP.
 func soakWarmup(t *testing.T, soak, backfill time.Duration) time.Duration {
-	if s := os.Getenv("RELIABILITY_SOAK_WARMUP"); s != "" {
-		d, err := time.ParseDuration(s)
-		mustf(t, err, "RELIABILITY_SOAK_WARMUP")
+	if d, ok := envDuration(t, "RELIABILITY_SOAK_WARMUP"); ok {
 		return d
 	}
 	switch {
@@ -115,19 +120,7 @@ func goroutines(t *testing.T, pprofAddr string) int {
 func heapStats(t *testing.T, pprofAddr string) (inuse, goal int64) {
 	t.Helper()
 	_, body := get(t, "http://"+pprofAddr+"/debug/pprof/heap?debug=1")
-	field := func(name string) int64 {
-		_, rest, ok := strings.Cut(body, "# "+name+" = ")
-		if !ok {
-			return -1
-		}
-		v, _, _ := strings.Cut(rest, "\n")
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	return field("HeapInuse"), field("NextGC")
+	return memStatsField(body, "HeapInuse"), memStatsField(body, "NextGC")
 }
 
 // liveHeap forces a collection in the collector (pprof's heap profile with gc=1) and returns
@@ -136,7 +129,12 @@ func heapStats(t *testing.T, pprofAddr string) (inuse, goal int64) {
 func liveHeap(t *testing.T, pprofAddr string) int64 {
 	t.Helper()
 	_, body := get(t, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1")
-	_, rest, ok := strings.Cut(body, "# HeapAlloc = ")
+	return memStatsField(body, "HeapAlloc")
+}
+
+// memStatsField is the value of a "# Name = N" line of a debug=1 heap profile, or -1.
+func memStatsField(profile, name string) int64 {
+	_, rest, ok := strings.Cut(profile, "# "+name+" = ")
 	if !ok {
 		return -1
 	}
