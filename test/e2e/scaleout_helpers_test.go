@@ -59,6 +59,19 @@ func singleCollectorBaseline(t *testing.T) *sinkContents {
 	return attacksFixture.baseline
 }
 
+// attacksStart is the latest Monday 00:00 UTC from which the attacks timeline ends before now:
+// the scenario is written for a Monday start (configs/sim/attacks.yaml), and which attacks land
+// in which hour of the week — what the spike and learning rules see — must not depend on when
+// the test runs (started at now - 15 days, the Kafka scale-out missed DBX-B07 at 05:00 UTC but
+// not at 03:25).
+func attacksStart(now time.Time, length time.Duration) time.Time {
+	start := now.Add(-length).UTC().Truncate(24 * time.Hour)
+	for start.Weekday() != time.Monday {
+		start = start.Add(-24 * time.Hour)
+	}
+	return start
+}
+
 func loadAttacksFixture(t *testing.T) {
 	t.Helper()
 	attacksFixture.once.Do(func() {
@@ -73,7 +86,7 @@ func loadAttacksFixture(t *testing.T) {
 		}
 		now := time.Now().UTC()
 		w, err := sim.Build(sc, sim.Options{
-			Start:    now.Add(-length).Truncate(time.Minute).Format(time.RFC3339),
+			Start:    attacksStart(now, length).Format(time.RFC3339),
 			Duration: length,
 			Now:      now,
 		})
@@ -248,7 +261,7 @@ func (a *agent) start(t *testing.T, detectors []*tier2, spray *tier2) {
 		"SCALEOUT_STATE_DIR="+a.stateDir,
 		"SCALEOUT_DELIVERY_URL="+a.feed.url(),
 		"SCALEOUT_POLL_INTERVAL=1s",
-		"SCALEOUT_RETENTION=400h",
+		"SCALEOUT_RETENTION=800h",
 		"SCALEOUT_DETECTORS="+hostList(detectors),
 		"SCALEOUT_SPRAY_DETECTORS="+hostList([]*tier2{spray}),
 	)...)
@@ -329,7 +342,7 @@ func runSingleCollector(t *testing.T, w *sim.World) (*sinkContents, time.Duratio
 	}
 	cfg = cfg[:recvAt] + "\nreceivers:\n" +
 		"  databricks_audit/delivery:\n    source: delivery\n    storage: file_storage\n    delivery:\n" +
-		"      url: ${env:SCALEOUT_DELIVERY_URL}\n      poll_interval: 1s\n      retention: 400h\n" + cfg[procAt:]
+		"      url: ${env:SCALEOUT_DELIVERY_URL}\n      poll_interval: 1s\n      retention: 800h\n" + cfg[procAt:]
 	for old, repl := range map[string]string{
 		"      DBX-W01b: {enabled: false}\n": "",
 		"receivers: [otlp]":                  "receivers: [databricks_audit/delivery]",
