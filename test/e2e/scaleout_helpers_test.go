@@ -72,6 +72,10 @@ func attacksStart(now time.Time, length time.Duration) time.Time {
 	return start
 }
 
+// attacksRetention is the delivery retention of every scale-out collector: it reaches back to
+// attacksStart, up to 15 + 7 days before now (400h dropped the first days).
+const attacksRetention = "800h"
+
 func loadAttacksFixture(t *testing.T) {
 	t.Helper()
 	attacksFixture.once.Do(func() {
@@ -261,7 +265,7 @@ func (a *agent) start(t *testing.T, detectors []*tier2, spray *tier2) {
 		"SCALEOUT_STATE_DIR="+a.stateDir,
 		"SCALEOUT_DELIVERY_URL="+a.feed.url(),
 		"SCALEOUT_POLL_INTERVAL=1s",
-		"SCALEOUT_RETENTION=800h",
+		"SCALEOUT_RETENTION="+attacksRetention,
 		"SCALEOUT_DETECTORS="+hostList(detectors),
 		"SCALEOUT_SPRAY_DETECTORS="+hostList([]*tier2{spray}),
 	)...)
@@ -342,7 +346,7 @@ func runSingleCollector(t *testing.T, w *sim.World) (*sinkContents, time.Duratio
 	}
 	cfg = cfg[:recvAt] + "\nreceivers:\n" +
 		"  databricks_audit/delivery:\n    source: delivery\n    storage: file_storage\n    delivery:\n" +
-		"      url: ${env:SCALEOUT_DELIVERY_URL}\n      poll_interval: 1s\n      retention: 800h\n" + cfg[procAt:]
+		"      url: ${env:SCALEOUT_DELIVERY_URL}\n      poll_interval: 1s\n      retention: " + attacksRetention + "\n" + cfg[procAt:]
 	for old, repl := range map[string]string{
 		"      DBX-W01b: {enabled: false}\n": "",
 		"receivers: [otlp]":                  "receivers: [databricks_audit/delivery]",

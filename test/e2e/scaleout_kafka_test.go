@@ -189,7 +189,7 @@ func TestScaleOutKafkaMatchesSingleCollector(t *testing.T) {
 		"SCALEOUT_STATE_DIR="+t.TempDir(),
 		"SCALEOUT_DELIVERY_URL="+s.feed.url(),
 		"SCALEOUT_POLL_INTERVAL=1s",
-		"SCALEOUT_RETENTION=800h",
+		"SCALEOUT_RETENTION="+attacksRetention,
 		"SCALEOUT_SPLIT_ENDPOINT="+freeAddress(t),
 		"SCALEOUT_SPRAY_DETECTORS="+hostList([]*tier2{s.spray}),
 	)...)

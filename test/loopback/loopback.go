@@ -24,6 +24,8 @@ const lowestPort = 20000
 var (
 	mu        sync.Mutex
 	handedOut = map[int]bool{}
+	// ephemeralStart is read once: the range does not change while tests run.
+	ephemeralStart = sync.OnceValue(ephemeralRangeStart)
 )
 
 // FreeAddress returns "127.0.0.1:port" for a port that was free a moment ago, outside the
@@ -31,7 +33,7 @@ var (
 func FreeAddress() (string, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	low, high := lowestPort, ephemeralRangeStart()-1
+	low, high := lowestPort, ephemeralStart()-1
 	if high-low < 1000 {
 		return kernelChosenAddress()
 	}

@@ -8,7 +8,7 @@ import (
 
 func TestFreeAddressNeverRepeatsAndStaysBelowTheEphemeralRange(t *testing.T) {
 	seen := map[string]bool{}
-	limit := ephemeralRangeStart()
+	limit := ephemeralStart()
 	for i := 0; i < 500; i++ {
 		addr, err := FreeAddress()
 		if err != nil {

@@ -148,12 +148,6 @@ func memStatsField(profile, name string) int64 {
 	return n
 }
 
-// liveHeapSample is one liveHeap reading.
-type liveHeapSample struct {
-	at    time.Duration
-	bytes int64
-}
-
 // liveHeapEvery is how many memory samples pass between two forced collections: rarely
 // enough not to change the RSS being measured.
 const liveHeapEvery = 10
@@ -196,6 +190,7 @@ type procMemory struct {
 	rss, rssAnon        int64
 	floorRSS, floorAnon int64
 	goroutines          int
+	liveHeap            int64 // after a forced collection, every liveHeapEvery samples; 0 otherwise
 }
 
 // memoryProbeEvery is how often memory is read within a sampling interval: every second, so
@@ -260,7 +255,6 @@ type loadFeeder struct {
 	staging string // same file system as dir, outside it
 	pool    []simengine.AuditEvent
 	span    time.Duration
-	shift   time.Duration // from the generated times to the soak's first pass
 	rate    int
 	next    int // index into pool
 	pass    int
@@ -278,14 +272,13 @@ const feedEvery = 5 * time.Second
 // newLoadFeeder starts the load's event times at start (the first pass ends there).
 func newLoadFeeder(t *testing.T, dir, staging string, rate int, start time.Time) *loadFeeder {
 	t.Helper()
-	ref := busyInstant(time.Now())
-	pv := newPoolVariants(t, rate, ref)
+	pv := newPoolVariants(t, rate, start)
 	w := pv.first
 	// The feeder keeps the events; the rest of the first world (~250 MB with its population
 	// and workspace) need not live for the whole soak in the test process.
 	pv.first = nil
 	pv.prepare(1)
-	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), shift: start.Sub(ref), rate: rate,
+	return &loadFeeder{dir: dir, staging: staging, pool: w.Events, span: w.End.Sub(w.Start), rate: rate,
 		identities: pv.identities, variants: pv}
 }
 
@@ -300,24 +293,19 @@ type poolVariants struct {
 	ahead chan builtVariant
 }
 
-// busyInstant is now moved back onto a weekday afternoon (simulator.BusyShift): the soak's two
-// minutes are generated then and shifted to the soak's times, so that the load does not depend
-// on the time of day the soak starts (the simulator's users keep working hours in five time
-// zones: at 02:30 UTC only 260 of 10,000 were active, and growing the workspace to 10,000 active
-// identities would take 400,000 users).
-func busyInstant(now time.Time) time.Time {
-	return now.Add(-simengine.BusyShift(now))
-}
-
 func newPoolVariants(t *testing.T, rate int, now time.Time) *poolVariants {
 	t.Helper()
 	// Two minutes of a workspace at the soak rate; the scenario's own events (service
 	// principals, System-User) come on top of the benign user rate. Users work their own
 	// hours in five time zones, so only part of a workspace is active in any two minutes: the
-	// workspace is grown until about soakIdentities of its users are in the load.
+	// workspace is grown until about soakIdentities of its users are in the load. The users
+	// keep the hours of a weekday afternoon (activity_shift), so that the load does not depend
+	// on the hour the soak starts: at 02:30 UTC only 260 of 10,000 users were active, and
+	// growing the workspace to 10,000 active identities would have taken 400,000 users.
 	span := 2 * time.Minute
 	sc := simengine.DefaultScenario()
 	sc.Name, sc.ServicePrincipals, sc.Clusters, sc.Jobs = "soak", 20, 10, 10
+	sc.ActivityShift = simengine.Duration(simengine.BusyShift(now))
 	users := soakIdentities
 	var w *simengine.World
 	var identities map[string]bool
@@ -391,7 +379,7 @@ func (f *loadFeeder) feed(keepFor time.Duration) error {
 	var keys []string
 	for range n {
 		e := f.pool[f.next] // a copy: the pool keeps its times
-		e.Time = e.Time.Add(time.Duration(f.pass)*f.span + f.shift)
+		e.Time = e.Time.Add(time.Duration(f.pass) * f.span)
 		key := fmt.Sprintf("workspaceId=%s/date=%s", e.WorkspaceID, e.Time.UTC().Format(time.DateOnly))
 		b := parts[key]
 		if b == nil {
@@ -488,7 +476,8 @@ func runBackfill(t *testing.T, p *process, feeder *loadFeeder, sink *countingSin
 	t.Helper()
 	want := int64(backfill/time.Second) * int64(feeder.rate)
 	began := time.Now()
-	deadline := began.Add(backfillBudget(backfill))
+	budget := backfillBudget(backfill)
+	deadline := began.Add(budget)
 	progress := func() string {
 		return fmt.Sprintf("fed %d of %d, at the back end %d records + %d findings; access_anomaly: %.0f entities, %.0f open suppression windows",
 			feeder.fed, want, sink.records.Load(), sink.findings.Load(),
@@ -501,7 +490,7 @@ func runBackfill(t *testing.T, p *process, feeder *loadFeeder, sink *countingSin
 			t.Fatalf("the collector exited during the backfill: %v", p.err)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("backfill not done within %v: %s", backfillBudget(backfill), progress())
+			t.Fatalf("backfill not done within %v: %s", budget, progress())
 		}
 		if !time.Now().Before(nextLog) {
 			t.Logf("soak backfill %v: %s", time.Since(began).Round(time.Second), progress())
@@ -621,7 +610,6 @@ exporters:
 	if c := sim.clock(t); began.Add(c.End.Sub(c.Now)).After(liveEnd) {
 		liveEnd = began.Add(c.End.Sub(c.Now))
 	}
-	var live []liveHeapSample
 
 	var samples []procMemory
 	var floorRSS, floorAnon int64
@@ -648,11 +636,11 @@ exporters:
 			if !time.Now().Before(nextSample) {
 				s := procMemory{at: time.Since(began), rss: rss, rssAnon: anon, floorRSS: floorRSS, floorAnon: floorAnon,
 					goroutines: goroutines(t, pprofAddr)}
-				samples = append(samples, s)
-				if len(samples)%liveHeapEvery == 0 {
-					live = append(live, liveHeapSample{at: s.at, bytes: liveHeap(t, pprofAddr)})
-					t.Logf("soak %v: live heap after a forced collection %.1f MiB", s.at.Round(time.Second), float64(live[len(live)-1].bytes)/(1<<20))
+				if (len(samples)+1)%liveHeapEvery == 0 {
+					s.liveHeap = liveHeap(t, pprofAddr)
+					t.Logf("soak %v: live heap after a forced collection %.1f MiB", s.at.Round(time.Second), float64(s.liveHeap)/(1<<20))
 				}
+				samples = append(samples, s)
 				inuse, goal := heapStats(t, pprofAddr)
 				t.Logf("soak %v: RSS %d MiB (floor %d), RssAnon %d MiB (floor %d), Go heap in use %d MiB (goal %d), state files %d MiB, goroutines %d, fed %d, at the back end %d records + %d findings; access_anomaly: %.0f entities, %.0f open suppression windows",
 					s.at.Round(time.Second), rss>>20, floorRSS>>20, anon>>20, floorAnon>>20, inuse>>20, goal>>20, dirBytes(filepath.Join(dir, "state"))>>20,
@@ -709,12 +697,12 @@ exporters:
 	floorSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.floorRSS })
 	floorAnonSlope := slopePer10Min(settled, func(s procMemory) int64 { return s.floorAnon })
 	var settledLive []procMemory
-	for _, l := range live {
-		if l.at >= warmup {
-			settledLive = append(settledLive, procMemory{at: l.at, rss: l.bytes})
+	for _, s := range settled {
+		if s.liveHeap > 0 {
+			settledLive = append(settledLive, s)
 		}
 	}
-	liveSlope := slopePer10Min(settledLive, func(s procMemory) int64 { return s.rss })
+	liveSlope := slopePer10Min(settledLive, func(s procMemory) int64 { return s.liveHeap })
 	peak := first
 	for _, s := range settled {
 		if s.rss > peak.rss {
@@ -732,10 +720,10 @@ exporters:
 		liveEnd.Sub(began).Round(time.Second), backfill, rate, feeder.identities, fed, got, findings, reports["delivery"], reports["table"])
 	if len(settledLive) > 0 {
 		t.Logf("RESULT soak live heap after forced collections (every %d samples, after warm-up): %.1f -> %.1f MiB, slope %+.2f MiB/10 min",
-			liveHeapEvery, float64(settledLive[0].rss)/(1<<20), float64(settledLive[len(settledLive)-1].rss)/(1<<20), liveSlope/(1<<20))
+			liveHeapEvery, float64(settledLive[0].liveHeap)/(1<<20), float64(settledLive[len(settledLive)-1].liveHeap)/(1<<20), liveSlope/(1<<20))
 	}
 	t.Logf("RESULT soak %v memory after %v warm-up (%d samples every %v): RSS floor %d -> %d MiB, slope %+.2f MiB/10 min; RssAnon floor %d -> %d MiB, slope %+.2f MiB/10 min; single readings: RSS %d -> %d MiB (peak %d), slope %+.2f; RssAnon slope %+.2f; goroutines %d -> %d; error log lines %d",
-		soak, warmup, len(settled), every, first.floorRSS>>20, last.floorRSS>>20, floorSlope/(1<<20),
+		liveEnd.Sub(began).Round(time.Second), warmup, len(settled), every, first.floorRSS>>20, last.floorRSS>>20, floorSlope/(1<<20),
 		first.floorAnon>>20, last.floorAnon>>20, floorAnonSlope/(1<<20),
 		first.rss>>20, last.rss>>20, peak.rss>>20, rssSlope/(1<<20), anonSlope/(1<<20), first.goroutines, g1, len(errorLines))
 

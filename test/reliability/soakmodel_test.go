@@ -74,7 +74,7 @@ func TestSoakModel(t *testing.T) {
 	mustf(t, proc.Start(context.Background(), componenttest.NewNopHost()), "start access_anomaly")
 	defer func() { mustf(t, proc.Shutdown(context.Background()), "shut down access_anomaly") }()
 
-	pv := newPoolVariants(t, rate, busyInstant(time.Now()))
+	pv := newPoolVariants(t, rate, time.Now())
 	pool, span := pv.first.Events, pv.first.End.Sub(pv.first.Start)
 	first := pool
 	parser := auditlog.NewParser()
