@@ -606,32 +606,16 @@ func (e *Engine) feedRisk(c *evalCtx, f *Finding, out *[]*Finding) {
 }
 
 func (e *Engine) newFinding(c *evalCtx, r *compiledRule, ent *entity, h *hit, severity string) *Finding {
-	mode := r.rule.Mode
-	if mode == "" {
-		mode = rules.ModeLive
-	}
-	who := c.ev.identity
-	if who == "" || !r.space.identity {
-		who = ent.key
-	}
 	ids := h.eventIDs
 	if len(ids) == 0 && c.ev.eventID != "" {
 		ids = []string{strings.Clone(c.ev.eventID)}
 	}
 	f := &Finding{
-		RuleID:         r.rule.ID,
-		RuleName:       r.rule.Name,
-		Category:       r.rule.Category,
-		Reference:      r.rule.Reference,
-		Detector:       r.rule.Type,
-		Mode:           mode,
 		Severity:       severity,
 		Score:          score(severity, h),
 		Reason:         h.reason,
-		Body:           who + ": " + r.rule.Name + " — " + h.reason,
+		Body:           findingBody(r, c.ev.identity, ent.key, h.reason),
 		Baseline:       h.baseline,
-		Attack:         r.rule.Attack,
-		Tactics:        r.rule.Tactics,
 		Entity:         ent.key,
 		Identity:       strings.Clone(c.ev.identity),
 		EventTime:      c.ev.time,
@@ -643,6 +627,7 @@ func (e *Engine) newFinding(c *evalCtx, r *compiledRule, ent *entity, h *hit, se
 		Ref:            c.ev.pos,
 		HasRef:         true,
 	}
+	r.describe(f)
 	if f.FirstEventTime == 0 {
 		f.FirstEventTime = c.ev.time
 	}
@@ -650,6 +635,42 @@ func (e *Engine) newFinding(c *evalCtx, r *compiledRule, ent *entity, h *hit, se
 		f.LastEventTime = c.ev.time
 	}
 	return f
+}
+
+// describe sets the fields every finding of r shares.
+func (r *compiledRule) describe(f *Finding) {
+	f.RuleID = r.rule.ID
+	f.RuleName = r.rule.Name
+	f.Category = r.rule.Category
+	f.Reference = r.rule.Reference
+	f.Detector = r.rule.Type
+	f.Mode = r.rule.Mode
+	if f.Mode == "" {
+		f.Mode = rules.ModeLive
+	}
+	f.Attack = r.rule.Attack
+	f.Tactics = r.rule.Tactics
+}
+
+// findingBody names who the finding is about (the identity for rules grouped
+// by identity, else the group key), the rule and the reason.
+func findingBody(r *compiledRule, identity, entity, reason string) string {
+	who := identity
+	if who == "" || !r.space.identity {
+		who = entity
+	}
+	return who + ": " + r.rule.Name + " — " + reason
+}
+
+// ruleByID is the configured rule with this id, the risk rule included; nil
+// if there is none.
+func (e *Engine) ruleByID(id string) *compiledRule {
+	for _, r := range e.allRules() {
+		if r.rule.ID == id {
+			return r
+		}
+	}
+	return nil
 }
 
 // contextOf copies the entity context of the triggering record.

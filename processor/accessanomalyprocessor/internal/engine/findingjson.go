@@ -23,19 +23,33 @@ type findingFields Finding
 
 func (f Finding) MarshalJSON() ([]byte, error) {
 	out := findingFields(f)
-	if len(f.Context) > 0 {
-		out.Context = make(map[string]any, len(f.Context))
-		for k, v := range f.Context {
-			out.Context[k] = typedNumber(v)
-		}
-	}
-	if len(f.Baseline) > 0 {
-		out.Baseline = make([]KV, len(f.Baseline))
-		for i, kv := range f.Baseline {
-			out.Baseline[i] = KV{Key: kv.Key, Value: typedNumber(kv.Value)}
-		}
-	}
+	out.Context = typedContext(f.Context)
+	out.Baseline = typedBaseline(f.Baseline)
 	return json.Marshal(out)
+}
+
+// typedContext is a finding's context ready to encode with its numbers' types kept.
+func typedContext(c map[string]any) map[string]any {
+	if len(c) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(c))
+	for k, v := range c {
+		out[k] = typedNumber(v)
+	}
+	return out
+}
+
+// typedBaseline is a finding's baseline ready to encode with its numbers' types kept.
+func typedBaseline(b []KV) []KV {
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([]KV, len(b))
+	for i, kv := range b {
+		out[i] = KV{Key: kv.Key, Value: typedNumber(kv.Value)}
+	}
+	return out
 }
 
 func (f *Finding) UnmarshalJSON(data []byte) error {
