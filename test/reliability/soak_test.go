@@ -127,10 +127,18 @@ func heapStats(t *testing.T, pprofAddr string) (inuse, goal int64) {
 
 // liveHeap forces a collection in the collector (pprof's heap profile with gc=1) and returns
 // the heap allocated right after it: the live heap, which a leak raises whatever the runtime
-// does with freed pages. -1 when it cannot be read.
-func liveHeap(t *testing.T, pprofAddr string) int64 {
+// does with freed pages. -1 when it cannot be read. With RELIABILITY_SOAK_PROFILES=<dir> the
+// profile is kept there as heap-<minute>m.txt (go tool pprof reads it; -diff_base of two shows
+// what grew).
+func liveHeap(t *testing.T, pprofAddr string, at time.Duration) int64 {
 	t.Helper()
 	_, body := get(t, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1")
+	if dir := os.Getenv("RELIABILITY_SOAK_PROFILES"); dir != "" {
+		name := filepath.Join(dir, fmt.Sprintf("heap-%03dm.txt", int(at.Minutes())))
+		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
+			t.Logf("cannot keep the heap profile: %v", err)
+		}
+	}
 	return memStatsField(body, "HeapAlloc")
 }
 
@@ -637,7 +645,7 @@ exporters:
 				s := procMemory{at: time.Since(began), rss: rss, rssAnon: anon, floorRSS: floorRSS, floorAnon: floorAnon,
 					goroutines: goroutines(t, pprofAddr)}
 				if (len(samples)+1)%liveHeapEvery == 0 {
-					s.liveHeap = liveHeap(t, pprofAddr)
+					s.liveHeap = liveHeap(t, pprofAddr, s.at)
 					t.Logf("soak %v: live heap after a forced collection %.1f MiB", s.at.Round(time.Second), float64(s.liveHeap)/(1<<20))
 				}
 				samples = append(samples, s)
