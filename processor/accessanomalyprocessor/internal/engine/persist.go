@@ -258,7 +258,7 @@ func (e *Engine) restoreLegacySuppression(get func(key string) ([]byte, error)) 
 		}
 		for k, en := range part {
 			if en != nil {
-				e.sup.m[k] = en
+				e.sup.open(k, en)
 				e.sup.touch(k)
 			}
 		}
@@ -382,5 +382,5 @@ func (e *Engine) restoreSuppressionWindow(key string, value []byte) {
 		e.logger.Warn("access_anomaly: dropping an unreadable suppression window")
 		return
 	}
-	e.sup.m[key] = &en
+	e.sup.open(key, &en)
 }

@@ -5,6 +5,7 @@ package engine
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -64,6 +65,12 @@ func encodeWindowFinding(e *Engine, f *Finding) json.RawMessage {
 type suppressor struct {
 	m   map[string]*supEntry
 	max int
+	// byExpiry orders the open windows by expiry so that the one dropped at
+	// the cap is found in O(log n), not by scanning every window for every
+	// new one (a flood of distinct dedup keys at the cap would otherwise make
+	// each finding cost a full scan). Closed windows leave stale items, skipped
+	// when popped and cleared when they outnumber the open ones.
+	byExpiry expiryHeap
 	// dirty holds the keys of the windows opened, changed or closed since
 	// the last snapshot; each is stored under its own key (see
 	// KeyPrefixSuppression).
@@ -137,13 +144,26 @@ func (s *suppressor) admit(e *Engine, r *compiledRule, c *evalCtx, f *Finding) (
 	if len(s.m) >= s.max {
 		s.dropOldest()
 	}
-	s.m[f.DedupKey] = &supEntry{
+	s.open(f.DedupKey, &supEntry{
 		Rule: r.rule.ID, Expires: f.EventTime + int64(r.suppressWin),
 		First: f.FirstEventTime, Last: f.LastEventTime, Count: 1,
 		IDs: append([]string(nil), f.EventIDs...), Finding: encodeWindowFinding(e, f),
-	}
+	})
 	s.touch(f.DedupKey)
 	return true, rollup
+}
+
+// open adds a window (a new one, or one read back from storage).
+func (s *suppressor) open(key string, en *supEntry) {
+	s.m[key] = en
+	heap.Push(&s.byExpiry, expiryItem{expires: en.Expires, key: key, en: en})
+	if len(s.byExpiry) > 2*len(s.m)+1024 {
+		s.byExpiry = s.byExpiry[:0]
+		for k, en := range s.m {
+			s.byExpiry = append(s.byExpiry, expiryItem{expires: en.Expires, key: k, en: en})
+		}
+		heap.Init(&s.byExpiry)
+	}
 }
 
 // rollup is the summary of a window with repeats: its first finding with
@@ -191,16 +211,37 @@ func (s *suppressor) sweep(e *Engine, watermark int64, out *[]*Finding) {
 	}
 }
 
+// dropOldest closes the window that expires first, without a roll-up.
 func (s *suppressor) dropOldest() {
-	var oldestKey string
-	var oldest int64
-	for k, en := range s.m {
-		if oldestKey == "" || en.Expires < oldest {
-			oldestKey, oldest = k, en.Expires
+	for len(s.byExpiry) > 0 {
+		it := heap.Pop(&s.byExpiry).(expiryItem)
+		if s.m[it.key] != it.en {
+			continue // closed already, or reopened (it has an item of its own)
 		}
+		delete(s.m, it.key)
+		s.touch(it.key)
+		return
 	}
-	delete(s.m, oldestKey)
-	s.touch(oldestKey)
+}
+
+type expiryItem struct {
+	expires int64
+	key     string
+	en      *supEntry
+}
+
+type expiryHeap []expiryItem
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires < h[j].expires }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiryItem)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = expiryItem{}
+	*h = old[:len(old)-1]
+	return it
 }
 
 func containsString(s []string, v string) bool {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -167,4 +168,57 @@ func TestRollupOfAWindowStoredWithTheWholeFinding(t *testing.T) {
 	other.sup.sweep(other, math.MaxInt64, &closed)
 	assert.Empty(t, closed)
 	assert.Zero(t, other.SuppressionWindows())
+}
+
+func TestDropOldestClosesTheWindowThatExpiresFirst(t *testing.T) {
+	s := suppressor{m: map[string]*supEntry{}, max: 1 << 20}
+	s.open("a", &supEntry{Expires: 10})
+	s.open("b", &supEntry{Expires: 5})
+	s.open("c", &supEntry{Expires: 20})
+	delete(s.m, "b") // closed by a sweep
+	s.open("b", &supEntry{Expires: 30})
+
+	s.dropOldest()
+	assert.ElementsMatch(t, []string{"b", "c"}, slices.Collect(maps.Keys(s.m)), "a (10) goes first; b's closed window (5) is not counted")
+	s.dropOldest()
+	assert.ElementsMatch(t, []string{"b"}, slices.Collect(maps.Keys(s.m)))
+	assert.Contains(t, s.dirty, "a")
+	assert.Contains(t, s.dirty, "c")
+	s.dropOldest()
+	s.dropOldest() // nothing left: no panic
+	assert.Empty(t, s.m)
+}
+
+func TestExpiryOrderStaysBoundedWhileWindowsClose(t *testing.T) {
+	s := suppressor{m: map[string]*supEntry{}, max: 1 << 20}
+	for i := range 50_000 {
+		k := fmt.Sprintf("k%d", i)
+		s.open(k, &supEntry{Expires: int64(i)})
+		if i%10 != 0 {
+			delete(s.m, k) // nine in ten close before the cap is reached
+		}
+	}
+	require.Len(t, s.m, 5_000)
+	assert.LessOrEqual(t, len(s.byExpiry), 2*len(s.m)+1024+1, "closed windows' items are cleared once they outnumber the open ones")
+	s.dropOldest()
+	assert.NotContains(t, s.m, "k0")
+	assert.Contains(t, s.m, "k10")
+}
+
+// BenchmarkAdmitAtTheCap opens windows for new dedup keys while max_entities windows are open:
+// each one closes the window that expires first.
+func BenchmarkAdmitAtTheCap(b *testing.B) {
+	for _, open := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprint(open), func(b *testing.B) {
+			s := suppressor{m: map[string]*supEntry{}, max: open}
+			for i := range open {
+				s.open(fmt.Sprintf("k%d", i), &supEntry{Expires: int64(i)})
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				s.dropOldest()
+				s.open(fmt.Sprintf("n%d", i), &supEntry{Expires: int64(open + i)})
+			}
+		})
+	}
 }
