@@ -156,11 +156,11 @@ func (s *suppressor) admit(e *Engine, r *compiledRule, c *evalCtx, f *Finding) (
 // open adds a window (a new one, or one read back from storage).
 func (s *suppressor) open(key string, en *supEntry) {
 	s.m[key] = en
-	heap.Push(&s.byExpiry, expiryItem{expires: en.Expires, key: key, en: en})
+	heap.Push(&s.byExpiry, expiryItem{expires: en.Expires, key: key})
 	if len(s.byExpiry) > 2*len(s.m)+1024 {
 		s.byExpiry = s.byExpiry[:0]
 		for k, en := range s.m {
-			s.byExpiry = append(s.byExpiry, expiryItem{expires: en.Expires, key: k, en: en})
+			s.byExpiry = append(s.byExpiry, expiryItem{expires: en.Expires, key: k})
 		}
 		heap.Init(&s.byExpiry)
 	}
@@ -215,7 +215,7 @@ func (s *suppressor) sweep(e *Engine, watermark int64, out *[]*Finding) {
 func (s *suppressor) dropOldest() {
 	for len(s.byExpiry) > 0 {
 		it := heap.Pop(&s.byExpiry).(expiryItem)
-		if s.m[it.key] != it.en {
+		if en := s.m[it.key]; en == nil || en.Expires != it.expires {
 			continue // closed already, or reopened (it has an item of its own)
 		}
 		delete(s.m, it.key)
@@ -224,10 +224,11 @@ func (s *suppressor) dropOldest() {
 	}
 }
 
+// expiryItem names a window rather than pointing at it, so that a closed
+// window's finding is freed before its item is popped.
 type expiryItem struct {
 	expires int64
 	key     string
-	en      *supEntry
 }
 
 type expiryHeap []expiryItem
