@@ -29,6 +29,8 @@ const (
 	sourceBilling       = "billing"
 	sourceStorage       = "storage"
 	sourceLogsConsumer  = "logs_consumer"
+	// sourceMetricsConsumer is the metrics pipeline refusing a scrape with system-table rows.
+	sourceMetricsConsumer = "metrics_consumer"
 )
 
 // failureTracker counts every failure but logs a source's failure only when its kind changes,

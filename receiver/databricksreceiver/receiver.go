@@ -135,7 +135,10 @@ func (r *databricksReceiver) start(ctx context.Context, host component.Host) err
 	if r.opts.tickerCh != nil {
 		ctrlOpts = append(ctrlOpts, scraperhelper.WithTickerChannel(r.opts.tickerCh))
 	}
-	r.controller, err = scraperhelper.NewMetricsController(&ctrlCfg, set, nextMetrics, ctrlOpts...)
+	// The controller does not tell its scraper whether the pipeline took the metrics; the
+	// system-table watermarks must not advance past rows that were refused.
+	acked := acknowledgedMetrics{next: nextMetrics, delivered: s.metricsDelivered}
+	r.controller, err = scraperhelper.NewMetricsController(&ctrlCfg, set, acked, ctrlOpts...)
 	if err != nil {
 		return err
 	}
@@ -192,6 +195,21 @@ type discardMetrics struct{}
 func (discardMetrics) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
 func (discardMetrics) ConsumeMetrics(context.Context, pmetric.Metrics) error { return nil }
+
+// acknowledgedMetrics hands each scrape's metrics to the pipeline and tells the scraper the
+// answer. The controller calls it right after the scrape, on the scrape's goroutine.
+type acknowledgedMetrics struct {
+	next      consumer.Metrics
+	delivered func(context.Context, error)
+}
+
+func (a acknowledgedMetrics) Capabilities() consumer.Capabilities { return a.next.Capabilities() }
+
+func (a acknowledgedMetrics) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	err := a.next.ConsumeMetrics(ctx, md)
+	a.delivered(ctx, err)
+	return err
+}
 
 // factoryOptions are the seams tests use; NewFactory fills in the production values.
 type factoryOptions struct {

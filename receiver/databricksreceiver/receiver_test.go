@@ -5,7 +5,9 @@ package databricksreceiver
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -167,4 +170,60 @@ func TestAPIErrorsAndRetriesAreCounted(t *testing.T) {
 	}, metricdatatest.IgnoreTimestamp())
 	_, err = tt.GetMetric("otelcol_databricks_source_failures")
 	assert.Error(t, err, "no source failed: the retry absorbed the 500")
+}
+
+// refusingOnce refuses the first batch, like a memory_limiter under pressure, and keeps the rest.
+type refusingOnce struct {
+	consumertest.MetricsSink
+	mu      sync.Mutex
+	refused int
+}
+
+func (r *refusingOnce) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	r.mu.Lock()
+	first := r.refused == 0
+	if first {
+		r.refused++
+	}
+	r.mu.Unlock()
+	if first {
+		return errors.New("data refused due to high memory usage")
+	}
+	return r.MetricsSink.ConsumeMetrics(ctx, md)
+}
+
+// Through the scraper controller: the billing rows of a refused scrape arrive with the next
+// accepted one, and only then.
+func TestReceiverOffersRefusedBillingRowsAgain(t *testing.T) {
+	f := newWorkspaceAtT0()
+	ticks := make(chan time.Time)
+	c := &clock{now: t0}
+	factory := newFactory(factoryOptions{
+		newAPI:   func(*Config, *zap.Logger) (workspaceAPI, error) { return f, nil },
+		tickerCh: ticks,
+		now:      func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return c.now },
+	})
+	cfg := testConfig()
+	cfg.InitialDelay = 0
+	sink := &refusingOnce{}
+	mr, err := factory.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, mr.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, mr.Shutdown(context.Background())) })
+	billing := func(i int) map[string]float64 {
+		return pointValues(findPoints(sink.AllMetrics()[i], "databricks.workspace.id", "1234567890", "databricks.billing.usage"), "sku")
+	}
+	tick := func(at time.Time, want int) {
+		f.mu.Lock()
+		c.now = at
+		f.mu.Unlock()
+		ticks <- at
+		require.Eventually(t, func() bool { return len(sink.AllMetrics()) == want }, 5*time.Second, 10*time.Millisecond)
+	}
+
+	require.Eventually(t, func() bool { sink.mu.Lock(); defer sink.mu.Unlock(); return sink.refused == 1 }, 5*time.Second, 10*time.Millisecond)
+	tick(t0.Add(time.Minute), 1)
+	assert.Equal(t, map[string]float64{"PREMIUM_ALL_PURPOSE_COMPUTE": 3.5, "PREMIUM_JOBS_COMPUTE": 1.25}, billing(0), "the refused rows, offered again")
+	tick(t0.Add(2*time.Minute), 2)
+	assert.Empty(t, billing(1), "and reported once")
 }

@@ -5,6 +5,7 @@ package databricksreceiver
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -174,4 +175,53 @@ func TestRefusedLogsAreRetried(t *testing.T) {
 	assert.Equal(t, map[string]float64{"RESIZING": 1, "NODES_LOST": 1},
 		pointValues(findPoints(md, "databricks.cluster.id", "c-etl", "databricks.cluster.events"), "databricks.cluster.event.type"))
 	assert.Equal(t, map[string]float64{"FAILED": 1, "SUCCESS": 1}, pointValues(findPoints(md, "databricks.job.id", "11", "databricks.job.runs"), "databricks.job.run.result"))
+}
+
+// System-table rows are reported once, as points with their own timestamps: when the metrics
+// pipeline refuses the scrape that carried them, neither their keys nor the watermark advance,
+// so the next accepted scrape reports them — after a restart too, and even when it comes later
+// than the table's lateness window — and the one after that does not report them again.
+func TestRefusedMetricsKeepSystemTableRows(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			f := newWorkspaceAtT0()
+			store := newMemStorage()
+			cfg := testConfig()
+			s := newTestScraper(t, cfg, f, store, newLogsSink(), t0, nil)
+			md := s.scrapeAt(t, t0)
+			require.Len(t, findPoints(md, "databricks.node.instance_id", "i-1", "databricks.node.memory.utilization"), 1)
+
+			f.mu.Lock()
+			f.nodeRows = append(f.nodeRows, nodeTimelineRow{
+				WorkspaceID: "1234567890", ClusterID: "c-etl", InstanceID: "i-3",
+				StartTime: t0.Add(10 * time.Second), EndTime: t0.Add(50 * time.Second), MemUsedPercent: f64(70),
+			})
+			f.billingRows = append(f.billingRows, billingUsageRow{RecordID: "rec-4", WorkspaceID: "1234567890", SKUName: "PREMIUM_JOBS_COMPUTE",
+				BillingOriginProduct: "JOBS", UsageUnit: "DBU", UsageStartTime: t0.Add(-time.Hour), UsageEndTime: t0, UsageQuantity: 2})
+			f.mu.Unlock()
+			md = s.scrapeAnswered(t, t0.Add(time.Minute), errors.New("sending queue is full"))
+			require.Len(t, findPoints(md, "databricks.node.instance_id", "i-3", "databricks.node.memory.utilization"), 1, "the refused scrape carried the new rows")
+			metadatatest.AssertEqualDatabricksSourceFailures(t, s.tel, []metricdata.DataPoint[int64]{
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("source", sourceMetricsConsumer))},
+			}, metricdatatest.IgnoreTimestamp())
+
+			if restart {
+				s = newTestScraper(t, cfg, f, store, newLogsSink(), t0.Add(3*time.Hour), nil)
+			}
+			// Three hours later: past the node table's 2-hour window, which alone would no
+			// longer reach back to the refused rows.
+			md = s.scrapeAt(t, t0.Add(3*time.Hour))
+			nodePoints := findPoints(md, "databricks.node.instance_id", "i-3", "databricks.node.memory.utilization")
+			require.Len(t, nodePoints, 1, "the refused node row is reported once the pipeline accepts")
+			assert.InDelta(t, 0.7, nodePoints[0].DoubleValue(), 1e-9)
+			assert.Empty(t, findPoints(md, "databricks.node.instance_id", "i-1", "databricks.node.memory.utilization"), "the accepted row is not re-reported")
+			assert.Equal(t, map[string]float64{"PREMIUM_JOBS_COMPUTE": 2},
+				pointValues(findPoints(md, "databricks.workspace.id", "1234567890", "databricks.billing.usage"), "sku"),
+				"only the refused billing row; the two accepted at T0 are not reported again")
+
+			md = s.scrapeAt(t, t0.Add(3*time.Hour+time.Minute))
+			assert.Empty(t, findPoints(md, "databricks.node.instance_id", "i-3", "databricks.node.memory.utilization"))
+			assert.False(t, hasMetric(md, "databricks.billing.usage"), "accepted rows are reported once")
+		})
+	}
 }

@@ -179,11 +179,20 @@ func newTestScraper(t *testing.T, cfg *Config, api workspaceAPI, store storage.C
 	return &testScraper{dbxScraper: s, tel: tel, clock: c}
 }
 
+// scrapeAt scrapes at the given time and, like the controller, hands the metrics to a
+// pipeline that accepts them.
 func (ts *testScraper) scrapeAt(t *testing.T, at time.Time) pmetric.Metrics {
+	t.Helper()
+	return ts.scrapeAnswered(t, at, nil)
+}
+
+// scrapeAnswered scrapes at the given time; the metrics pipeline answers answer.
+func (ts *testScraper) scrapeAnswered(t *testing.T, at time.Time, answer error) pmetric.Metrics {
 	t.Helper()
 	ts.clock.now = at
 	md, err := ts.scrape(context.Background())
 	require.NoError(t, err)
+	ts.metricsDelivered(context.Background(), answer)
 	return md
 }
 

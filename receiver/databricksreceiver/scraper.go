@@ -60,6 +60,9 @@ type dbxScraper struct {
 
 	histograms []pendingHistogram
 	dirty      map[string]bool
+	// tableReads are the system-table rows in the metrics of the scrape in flight; they join
+	// the tables' state when the metrics pipeline accepts those metrics (metricsDelivered).
+	tableReads []*tableRead
 }
 
 type scraperParams struct {
@@ -155,6 +158,8 @@ func (s *dbxScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	requestsBefore := s.api.Stats().Requests
 	s.resolveWorkspace(ctx)
 	s.histograms = s.histograms[:0]
+	// Reads of a scrape whose metrics never reached the pipeline are read again.
+	s.tableReads = s.tableReads[:0]
 
 	var clusters *clustersResult
 	var jobsRes *jobsResult
@@ -266,6 +271,31 @@ func (s *dbxScraper) deliverLogs(ctx context.Context, ld plog.Logs) bool {
 	}
 	s.failures.succeeded(sourceLogsConsumer)
 	return true
+}
+
+// metricsDelivered is told what the metrics pipeline answered for the metrics of the last
+// scrape. System-table rows are reported once, as delta points with their own timestamps (DBUs,
+// node utilisation), so their watermarks advance only when the pipeline accepted them; on a
+// refusal (a memory_limiter, a full sending queue) the next query reads them again. The other
+// metrics are cumulative or gauges of the moment and lose nothing by a refused batch.
+func (s *dbxScraper) metricsDelivered(ctx context.Context, err error) {
+	reads := s.tableReads
+	s.tableReads = s.tableReads[:0]
+	if err != nil {
+		if len(reads) > 0 {
+			s.failures.failed(ctx, sourceMetricsConsumer, err)
+		}
+		return
+	}
+	s.failures.succeeded(sourceMetricsConsumer)
+	if len(reads) == 0 {
+		return
+	}
+	for _, r := range reads {
+		r.commit()
+		s.dirty[r.key] = true
+	}
+	s.persist(ctx)
 }
 
 func (s *dbxScraper) persist(ctx context.Context) {

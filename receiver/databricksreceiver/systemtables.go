@@ -42,18 +42,56 @@ func rowHash(key string) uint64 {
 	return h.Sum64()
 }
 
-// finishTableQuery prunes keys that can no longer be returned and, when the query succeeded,
-// advances the watermark. Keys are kept for two windows because the time column the client
+// tableRead is what one scrape read from an incremental system table: the keys of the rows it
+// reported and, when the query succeeded, the watermark it reached. The table's state takes
+// them only once the metrics that carry those rows were accepted (metricsDelivered): a refused
+// batch leaves the watermark where it was, and the next query reads the rows again.
+type tableRead struct {
+	state        *tableState
+	key          string // storage key of state
+	seen         map[uint64]int64
+	queriedUntil int64 // epoch ms; 0 when the query failed
+}
+
+func newTableRead(st *tableState, key string) *tableRead {
+	return &tableRead{state: st, key: key, seen: map[uint64]int64{}}
+}
+
+// fresh reports whether the row with this key was neither reported before nor read already in
+// this scrape, and records it.
+func (r *tableRead) fresh(h uint64, at time.Time) bool {
+	if _, dup := r.state.Seen[h]; dup {
+		return false
+	}
+	if _, dup := r.seen[h]; dup {
+		return false
+	}
+	r.seen[h] = at.UnixMilli()
+	return true
+}
+
+// finish prunes keys that can no longer be returned and, when the query succeeded, notes the
+// watermark to advance to. Keys are kept for two windows because the time column the client
 // filters on may differ slightly from the row time used here.
-func finishTableQuery(st *tableState, now time.Time, window time.Duration, ok bool) {
+func (r *tableRead) finish(now time.Time, window time.Duration, ok bool) {
 	horizon := now.Add(-2 * window).UnixMilli()
-	for k, t := range st.Seen {
+	for k, t := range r.state.Seen {
 		if t < horizon {
-			delete(st.Seen, k)
+			delete(r.state.Seen, k)
 		}
 	}
 	if ok {
-		st.QueriedUntil = now.UnixMilli()
+		r.queriedUntil = now.UnixMilli()
+	}
+}
+
+// commit makes the read part of the table's state.
+func (r *tableRead) commit() {
+	for h, t := range r.seen {
+		r.state.Seen[h] = t
+	}
+	if r.queriedUntil > 0 {
+		r.state.QueriedUntil = r.queriedUntil
 	}
 }
 
@@ -73,16 +111,14 @@ func (s *dbxScraper) scrapeNodeTimeline(ctx context.Context, now time.Time) {
 	window := s.cfg.SystemTables.NodeTimelineWindow
 	from := queryWindow(&s.nodeTimeline, now, window)
 	q := tableQuery{WarehouseID: s.cfg.SystemTables.WarehouseID, From: from, To: now}
+	read := newTableRead(&s.nodeTimeline, stateKeyNodeTimeline)
 	err := s.api.QueryNodeTimeline(ctx, q, func(rows []nodeTimelineRow, bad []rowError) error {
 		s.rejectRows(ctx, "system.compute.node_timeline", bad)
 		for i := range rows {
 			r := &rows[i]
-			h := rowHash(r.key())
-			if _, dup := s.nodeTimeline.Seen[h]; dup {
-				continue
+			if read.fresh(rowHash(r.key()), r.StartTime) {
+				s.recordNodeRow(r)
 			}
-			s.nodeTimeline.Seen[h] = r.StartTime.UnixMilli()
-			s.recordNodeRow(r)
 		}
 		return nil
 	})
@@ -91,10 +127,10 @@ func (s *dbxScraper) scrapeNodeTimeline(ctx context.Context, now time.Time) {
 	} else {
 		s.failures.succeeded(sourceNodeTimeline)
 	}
-	// Rows already reported stay marked even if a later chunk failed: re-reporting them would
-	// double-count network bytes.
-	finishTableQuery(&s.nodeTimeline, now, window, err == nil)
-	s.dirty[stateKeyNodeTimeline] = true
+	// Rows of the chunks read before a failed one are reported, and stay marked once accepted:
+	// re-reporting them would double-count network bytes.
+	read.finish(now, window, err == nil)
+	s.tableReads = append(s.tableReads, read)
 }
 
 func (s *dbxScraper) recordNodeRow(r *nodeTimelineRow) {
@@ -139,6 +175,7 @@ func (s *dbxScraper) scrapeBilling(ctx context.Context, now time.Time) {
 	window := s.cfg.SystemTables.BillingWindow
 	from := queryWindow(&s.billing, now, window)
 	q := tableQuery{WarehouseID: s.cfg.SystemTables.WarehouseID, From: from, To: now}
+	read := newTableRead(&s.billing, stateKeyBilling)
 	var fresh []billingUsageRow
 	err := s.api.QueryBillingUsage(ctx, q, func(rows []billingUsageRow, bad []rowError) error {
 		s.rejectRows(ctx, "system.billing.usage", bad)
@@ -147,12 +184,9 @@ func (s *dbxScraper) scrapeBilling(ctx context.Context, now time.Time) {
 			if rows[i].UsageUnit != "" && rows[i].UsageUnit != "DBU" {
 				continue
 			}
-			h := rowHash(rows[i].RecordID)
-			if _, dup := s.billing.Seen[h]; dup {
-				continue
+			if read.fresh(rowHash(rows[i].RecordID), rows[i].UsageStartTime) {
+				fresh = append(fresh, rows[i])
 			}
-			s.billing.Seen[h] = rows[i].UsageStartTime.UnixMilli()
-			fresh = append(fresh, rows[i])
 		}
 		return nil
 	})
@@ -162,8 +196,8 @@ func (s *dbxScraper) scrapeBilling(ctx context.Context, now time.Time) {
 		s.failures.succeeded(sourceBilling)
 	}
 	s.recordBilling(fresh)
-	finishTableQuery(&s.billing, now, window, err == nil)
-	s.dirty[stateKeyBilling] = true
+	read.finish(now, window, err == nil)
+	s.tableReads = append(s.tableReads, read)
 }
 
 type usageWindow struct {

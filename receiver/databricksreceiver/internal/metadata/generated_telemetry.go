@@ -130,7 +130,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.DatabricksSourceFailures, err = builder.meter.Int64Counter(
 		"otelcol_databricks_source_failures",
-		metric.WithDescription("Scrape cycles in which a source (clusters, cluster_events, jobs, warehouses, identity, node_timeline, billing, storage, logs_consumer) failed; its metrics were left out of that cycle. [Alpha]"),
+		metric.WithDescription("Scrape cycles in which a source (clusters, cluster_events, jobs, warehouses, identity, node_timeline, billing, storage, logs_consumer, metrics_consumer) failed; its metrics were left out of that cycle. [Alpha]"),
 		metric.WithUnit("{failures}"),
 	)
 	errs = errors.Join(errs, err)

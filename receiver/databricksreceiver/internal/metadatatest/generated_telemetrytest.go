@@ -86,7 +86,7 @@ func AssertEqualDatabricksRowsRejected(t *testing.T, tt *componenttest.Telemetry
 func AssertEqualDatabricksSourceFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_databricks_source_failures",
-		Description: "Scrape cycles in which a source (clusters, cluster_events, jobs, warehouses, identity, node_timeline, billing, storage, logs_consumer) failed; its metrics were left out of that cycle. [Alpha]",
+		Description: "Scrape cycles in which a source (clusters, cluster_events, jobs, warehouses, identity, node_timeline, billing, storage, logs_consumer, metrics_consumer) failed; its metrics were left out of that cycle. [Alpha]",
 		Unit:        "{failures}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
