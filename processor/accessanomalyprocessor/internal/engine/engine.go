@@ -75,6 +75,9 @@ type Engine struct {
 	prev    map[string]*prevalenceTable
 	seq     uint64
 
+	// rulesByID finds the rule of a suppression window at its roll-up.
+	rulesByID map[string]*compiledRule
+
 	watermark int64
 	lastSweep int64
 	needSince bool
@@ -126,6 +129,10 @@ func New(c *Compiled, obs Observer, logger *zap.Logger) *Engine {
 		needSince: true,
 	}
 	e.c.e = e
+	e.rulesByID = make(map[string]*compiledRule, len(c.rules)+1)
+	for _, r := range e.allRules() {
+		e.rulesByID[r.rule.ID] = r
+	}
 	e.serviceAgents = containsCache{m: c.lists.Matcher(lists.ServiceUserAgents), cache: map[string]bool{}}
 	e.excludedPaths = containsCache{m: c.lists.Matcher(lists.ExcludedPaths), cache: map[string]bool{}}
 	e.systemIdentities = c.lists.Matcher(lists.SystemIdentities)
@@ -665,12 +672,7 @@ func findingBody(r *compiledRule, identity, entity, reason string) string {
 // ruleByID is the configured rule with this id, the risk rule included; nil
 // if there is none.
 func (e *Engine) ruleByID(id string) *compiledRule {
-	for _, r := range e.allRules() {
-		if r.rule.ID == id {
-			return r
-		}
-	}
-	return nil
+	return e.rulesByID[id]
 }
 
 // contextOf copies the entity context of the triggering record.
