@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -49,17 +50,23 @@ type hostWithExtensions struct {
 
 func (h hostWithExtensions) GetExtensions() map[component.ID]component.Component { return h.ext }
 
+// tickedFactory makes receivers that read workspace f and scrape when a time is sent on ticks,
+// with that time as their clock (set c.now under f.mu before sending).
+func tickedFactory(f *fakeWorkspace) (receiver.Factory, chan time.Time, *clock) {
+	ticks := make(chan time.Time)
+	c := &clock{now: t0}
+	return newFactory(factoryOptions{
+		newAPI:   func(*Config, *zap.Logger) (workspaceAPI, error) { return f, nil },
+		tickerCh: ticks,
+		now:      func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return c.now },
+	}), ticks, c
+}
+
 // Both pipelines of one configured instance share one poller: one set of API calls per tick
 // feeds the metrics and the logs pipeline.
 func TestSharedReceiverFeedsBothPipelines(t *testing.T) {
 	f := newWorkspaceAtT0()
-	ticks := make(chan time.Time)
-	c := &clock{now: t0}
-	factory := newFactory(factoryOptions{
-		newAPI:   func(*Config, *zap.Logger) (workspaceAPI, error) { return f, nil },
-		tickerCh: ticks,
-		now:      func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return c.now },
-	})
+	factory, ticks, c := tickedFactory(f)
 	cfg := testConfig()
 	cfg.InitialDelay = 0
 	storageID := component.MustNewID("file_storage")
@@ -196,13 +203,7 @@ func (r *refusingOnce) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) e
 // accepted one, and only then.
 func TestReceiverOffersRefusedBillingRowsAgain(t *testing.T) {
 	f := newWorkspaceAtT0()
-	ticks := make(chan time.Time)
-	c := &clock{now: t0}
-	factory := newFactory(factoryOptions{
-		newAPI:   func(*Config, *zap.Logger) (workspaceAPI, error) { return f, nil },
-		tickerCh: ticks,
-		now:      func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return c.now },
-	})
+	factory, ticks, c := tickedFactory(f)
 	cfg := testConfig()
 	cfg.InitialDelay = 0
 	sink := &refusingOnce{}
