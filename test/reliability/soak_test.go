@@ -61,7 +61,7 @@ const stateHorizon = time.Hour
 // with a backlog. The 24 h rules fill for longer than the hour-long ones: DBX-W08 (50
 // destructive events in 24 h) opens one suppression window and keeps one event-id ring per
 // identity that crosses its threshold, and at this load (~700 actions an hour per identity,
-// about 1 % of them destructive) the identities cross between 2 and 6 hours of event time:
+// about 2 % of them destructive) the identities cross between 2 and 6 hours of event time:
 // of ~10,400 that do within a day, 9,660 have by 6 h, and the hour after 6 h adds ~350 windows
 // (~4,000 in the hour after 3 h; counted from an hour of the load's variants, RELIABILITY.md
 // §7). Six hours with RELIABILITY_FULL=1, none otherwise; or RELIABILITY_SOAK_BACKFILL.
