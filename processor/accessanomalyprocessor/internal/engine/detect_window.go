@@ -54,7 +54,7 @@ type thresholdState struct {
 	Vals     [windowSlots]float64 `json:"v"`
 	First    [windowSlots]int64   `json:"f"`
 	Distinct []distinctEntry      `json:"d,omitempty"`
-	IDs      []string             `json:"i,omitempty"`
+	IDs      eventIDs             `json:"i,omitempty"`
 }
 
 func (thresholdDetector) newState() any { return &thresholdState{} }
@@ -122,7 +122,7 @@ func (d thresholdDetector) observe(c *evalCtx, r *compiledRule, _ *entity, st an
 		// events when the threshold is crossed.
 		s.IDs = nil
 	} else {
-		s.IDs = appendRing(s.IDs, c.ev.eventID, c.e.cfg.MaxEventIDs)
+		s.IDs = s.IDs.push(c.ev.eventID, c.e.cfg.MaxEventIDs)
 	}
 	if agg < d.limit || (!d.inclusive && agg == d.limit) {
 		return nil
@@ -152,7 +152,7 @@ func (d thresholdDetector) observe(c *evalCtx, r *compiledRule, _ *entity, st an
 	return &hit{
 		reason: reason, value: agg, limit: d.limit,
 		baseline: []KV{{"threshold", d.limit}, {"window", fmtDuration(window)}, {"aggregate", d.aggregate}, {"observed", agg}},
-		first:    first, last: t, eventIDs: append([]string(nil), s.IDs...),
+		first:    first, last: t, eventIDs: s.IDs.strings(),
 	}
 }
 
@@ -183,28 +183,6 @@ func addDistinct(set []distinctEntry, h uint64, t, cutoff int64, maxN int) []dis
 	return out
 }
 
-func appendRing(ids []string, id string, n int) []string {
-	if id == "" || n <= 0 {
-		return ids
-	}
-	if len(ids) >= n {
-		copy(ids, ids[1:])
-		ids = ids[:n-1]
-	}
-	if ids == nil && n <= maxPreallocatedRing {
-		// A ring that is kept fills up (threshold rules keep one only within n
-		// events of their threshold): allocated at its final size it takes n
-		// slots instead of growing 1, 2, 4, 8 to 16 (160 instead of 256 bytes
-		// for the default 10, plus four discarded arrays).
-		ids = make([]string, 0, n)
-	}
-	return append(ids, cloneString(id))
-}
-
-// maxPreallocatedRing is the largest ring allocated at its final size; a
-// larger max_event_ids grows as ids arrive.
-const maxPreallocatedRing = 32
-
 func sum(v []float64) float64 {
 	var s float64
 	for _, x := range v {
@@ -226,7 +204,7 @@ type sequenceDetector struct{}
 
 type sequenceState struct {
 	Steps [][]int64 `json:"s"`
-	IDs   []string  `json:"i,omitempty"`
+	IDs   eventIDs  `json:"i,omitempty"`
 }
 
 func (sequenceDetector) newState() any { return &sequenceState{} }
@@ -254,7 +232,7 @@ func (sequenceDetector) observe(c *evalCtx, r *compiledRule, _ *entity, st any) 
 	if !matched {
 		return nil
 	}
-	s.IDs = appendRing(s.IDs, c.ev.eventID, c.e.cfg.MaxEventIDs)
+	s.IDs = s.IDs.push(c.ev.eventID, c.e.cfg.MaxEventIDs)
 	if !c.cond(r.steps[last]) {
 		return nil
 	}
@@ -277,7 +255,7 @@ func (sequenceDetector) observe(c *evalCtx, r *compiledRule, _ *entity, st any) 
 		bound = used[len(used)-1]
 		first = bound
 	}
-	ids := append([]string(nil), s.IDs...)
+	ids := s.IDs.strings()
 	s.Steps = make([][]int64, len(steps))
 	s.IDs = nil
 	reason := fmt.Sprintf("%d-step sequence completed within %s (steps: %v)", len(steps), fmtDuration(time.Duration(t-first).Truncate(time.Second)), counts)

@@ -437,7 +437,7 @@ func TestThresholdKeepsEventIDsOnlyNearTheThreshold(t *testing.T) {
 		require.NotNil(t, ent)
 		st, _ := ent.states[e.rules[w07].slot].(*thresholdState)
 		require.NotNil(t, st)
-		return len(st.IDs)
+		return st.IDs.count()
 	}
 	var findings []*Finding
 	for i := 1; i <= 26; i++ { // DBX-W07: more than 25 denied Unity Catalog requests in 60m

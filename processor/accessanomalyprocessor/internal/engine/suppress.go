@@ -23,7 +23,7 @@ type supEntry struct {
 	First   int64    `json:"f"`
 	Last    int64    `json:"l"`
 	Count   int      `json:"n"`
-	IDs     []string `json:"i,omitempty"`
+	IDs     eventIDs `json:"i,omitempty"`
 	// Finding is the first finding in the form of windowFinding; it reads
 	// back as a Finding (older versions stored the whole Finding here).
 	Finding json.RawMessage `json:"g,omitempty"`
@@ -128,12 +128,7 @@ func (s *suppressor) admit(e *Engine, r *compiledRule, c *evalCtx, f *Finding) (
 			en.First = min(en.First, f.FirstEventTime)
 			en.Last = max(en.Last, f.LastEventTime)
 			for _, id := range f.EventIDs {
-				if len(en.IDs) >= e.cfg.MaxEventIDs {
-					break
-				}
-				if !containsString(en.IDs, id) {
-					en.IDs = append(en.IDs, id)
-				}
+				en.IDs = en.IDs.add(id, e.cfg.MaxEventIDs)
 			}
 			s.touch(f.DedupKey)
 			return false, nil
@@ -147,7 +142,7 @@ func (s *suppressor) admit(e *Engine, r *compiledRule, c *evalCtx, f *Finding) (
 	s.open(f.DedupKey, &supEntry{
 		Rule: r.rule.ID, Expires: f.EventTime + int64(r.suppressWin),
 		First: f.FirstEventTime, Last: f.LastEventTime, Count: 1,
-		IDs: append([]string(nil), f.EventIDs...), Finding: encodeWindowFinding(e, f),
+		IDs: packEventIDs(f.EventIDs), Finding: encodeWindowFinding(e, f),
 	})
 	s.touch(f.DedupKey)
 	return true, rollup
@@ -188,7 +183,7 @@ func (e *Engine) rollup(key string, en *supEntry) *Finding {
 	f.Count = en.Count
 	f.FirstEventTime = en.First
 	f.LastEventTime = en.Last
-	f.EventIDs = append([]string(nil), en.IDs...)
+	f.EventIDs = en.IDs.strings()
 	f.Rollup = true
 	f.HasRef = false
 	f.EventTime = en.Last
@@ -243,15 +238,6 @@ func (h *expiryHeap) Pop() any {
 	old[len(old)-1] = expiryItem{}
 	*h = old[:len(old)-1]
 	return it
-}
-
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // prevalenceTable counts, per value, the entities that used it recently, to

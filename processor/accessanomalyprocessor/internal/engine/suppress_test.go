@@ -26,13 +26,19 @@ import (
 func deniedRequest(user string, i int, at time.Time) plog.Logs {
 	ld := record(map[string]any{
 		"user.email": user, "databricks.service_name": "unityCatalog", "databricks.action_name": "getTable",
-		"databricks.event_id": fmt.Sprintf("%s-ev-%03d", user, i), "databricks.workspace_id": "1234567890123456",
+		"databricks.event_id": deniedEventID(user, i), "databricks.workspace_id": "1234567890123456",
 		"databricks.request_params.full_name_arg": "main.hr.salaries", "source.address": "198.51.100.7",
 		"user_agent.original":       "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
 		"http.response.status_code": int64(403),
 	})
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Duration(i) * time.Second)))
 	return ld
+}
+
+// deniedEventID is the event id of user's request i, in the form of the audit receiver's
+// derived ids (32 lowercase hex digits).
+func deniedEventID(user string, i int) string {
+	return fmt.Sprintf("%016x%016x", hashOf(user), i)
 }
 
 // denyRequests feeds user's requests 1 to n and returns the DBX-W07 findings emitted.
@@ -72,8 +78,8 @@ func TestRollupIsTheFirstFindingWithTheWindowsCounts(t *testing.T) {
 	assert.Equal(t, at.Add(30*time.Second).UnixNano(), r.LastEventTime)
 	assert.Equal(t, r.LastEventTime, r.EventTime)
 	assert.Equal(t, first.Body+" (5 occurrences in 0s)", r.Body)
-	assert.Equal(t, append(append([]string(nil), first.EventIDs...), "alice@corp.com-ev-027", "alice@corp.com-ev-028",
-		"alice@corp.com-ev-029", "alice@corp.com-ev-030")[:10], r.EventIDs, "max_event_ids of the first finding's and the repeats' ids")
+	assert.Equal(t, append(append([]string(nil), first.EventIDs...), deniedEventID("alice@corp.com", 27), deniedEventID("alice@corp.com", 28),
+		deniedEventID("alice@corp.com", 29), deniedEventID("alice@corp.com", 30))[:10], r.EventIDs, "max_event_ids of the first finding's and the repeats' ids")
 	// Everything else is the first finding's, with the same Go types (an int64 status code
 	// stays an int64, not the float64 a plain JSON round trip would make of it).
 	want := *first
