@@ -72,14 +72,19 @@ func (p eventIDs) count() int {
 	return n
 }
 
-// contains reports whether id is held.
+// contains reports whether id is held. It compares packed forms: an id
+// packs one way only, so equal bytes mean an equal id, and nothing is decoded.
 func (p eventIDs) contains(id string) bool {
-	found := false
-	p.each(func(s string) bool {
-		found = s == id
-		return !found
-	})
-	return found
+	var buf [64]byte
+	want := appendPacked(buf[:0], id)
+	for rest := []byte(p); len(rest) > 0; {
+		size := entrySize(rest)
+		if string(rest[:size]) == string(want) {
+			return true
+		}
+		rest = rest[size:]
+	}
+	return false
 }
 
 // strings returns the ids, oldest first; nil when there are none.
