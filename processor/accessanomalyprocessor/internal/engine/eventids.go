@@ -100,14 +100,6 @@ func (p eventIDs) strings() []string {
 	return out
 }
 
-// clone is a copy that does not share p's array.
-func (p eventIDs) clone() eventIDs {
-	if len(p) == 0 {
-		return nil
-	}
-	return append(eventIDs(nil), p...)
-}
-
 func (p eventIDs) dropOldest() eventIDs {
 	size := entrySize(p)
 	copy(p, p[size:])
@@ -167,23 +159,33 @@ func packEventIDs(ids []string) eventIDs {
 
 // packedSize is the number of bytes id takes packed.
 func packedSize(id string) int {
-	switch {
-	case len(id) == 32 && isLowerHex(id), len(id) == 36 && isLowerUUID(id):
+	if packedKind(id) != idVerbatim {
 		return packedIDSize
+	}
+	var lenBuf [binary.MaxVarintLen64]byte
+	return 1 + binary.PutUvarint(lenBuf[:], uint64(len(id))) + len(id)
+}
+
+// packedKind is how id is packed: in 16 bytes when they write it back
+// exactly, verbatim otherwise.
+func packedKind(id string) byte {
+	switch {
+	case len(id) == 32 && isLowerHex(id):
+		return idHex
+	case len(id) == 36 && isLowerUUID(id):
+		return idUUID
 	default:
-		var lenBuf [binary.MaxVarintLen64]byte
-		return 1 + binary.PutUvarint(lenBuf[:], uint64(len(id))) + len(id)
+		return idVerbatim
 	}
 }
 
 func appendPacked(p eventIDs, id string) eventIDs {
-	switch {
-	case len(id) == 32 && isLowerHex(id):
-		p = append(p, idHex)
+	kind := packedKind(id)
+	p = append(p, kind)
+	switch kind {
+	case idHex:
 		p, _ = hex.AppendDecode(p, []byte(id)) // isLowerHex: no error
-		return p
-	case len(id) == 36 && isLowerUUID(id):
-		p = append(p, idUUID)
+	case idUUID:
 		for i, start := 0, 0; i <= len(uuidDashes); i++ {
 			end := len(id)
 			if i < len(uuidDashes) {
@@ -192,12 +194,11 @@ func appendPacked(p eventIDs, id string) eventIDs {
 			p, _ = hex.AppendDecode(p, []byte(id[start:end])) // isLowerUUID: no error
 			start = end + 1
 		}
-		return p
 	default:
-		p = append(p, idVerbatim)
 		p = binary.AppendUvarint(p, uint64(len(id)))
-		return append(p, id...)
+		p = append(p, id...)
 	}
+	return p
 }
 
 func uuidText(buf *[36]byte, b []byte) string {
