@@ -135,17 +135,31 @@ func TestLiveModeDeliversAsTimePasses(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	wall := &fakeWall{t: time.Date(2026, 1, 5, 6, 0, 0, 0, time.UTC)}
+	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--scenario", writeScenario(t), "--speedup", "60", "--tick", "10ms", "--delivery-dir", dir}, io.Discard, wall.now)
+		done <- run(ctx, []string{"--scenario", writeScenario(t), "--speedup", "60", "--tick", "10ms", "--delivery-dir", dir}, pw, wall.now)
+		pw.Close()
 	}()
+	// The live clock starts from the wall clock once the world is built, which takes seconds
+	// under -race on a loaded machine: time moved before then would not count.
+	sc := bufio.NewScanner(pr)
+	require.True(t, sc.Scan(), "the simulator reports the world it built")
+	require.Contains(t, sc.Text(), "generated")
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	time.Sleep(200 * time.Millisecond)
 	assert.Zero(t, countFiles(t, dir), "nothing is delivered before its time")
-	wall.advance(3 * time.Minute) // three simulated hours at 60x
-	require.Eventually(t, func() bool { return countFiles(t, dir) > 0 }, 10*time.Second, 20*time.Millisecond)
+	// Each poll moves the wall clock a minute (an hour of simulated time at 60x), so the
+	// deliveries follow the time that passed, however late the live clock started.
+	require.Eventually(t, func() bool {
+		wall.advance(time.Minute)
+		return countFiles(t, dir) > 0
+	}, 10*time.Second, 20*time.Millisecond)
 	mid := countFiles(t, dir)
-	wall.advance(10 * time.Minute)
-	require.Eventually(t, func() bool { return countFiles(t, dir) > mid }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		wall.advance(time.Minute)
+		return countFiles(t, dir) > mid
+	}, 10*time.Second, 20*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
 }
