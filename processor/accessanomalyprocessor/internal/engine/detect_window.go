@@ -64,6 +64,13 @@ func (d thresholdDetector) observe(c *evalCtx, r *compiledRule, _ *entity, st an
 	if c.ev.late {
 		return nil
 	}
+	if s.IDs.contains(c.ev.eventID) {
+		// The same event again: a batch a receiver emits a second time after a crash (it
+		// was processed, its checkpoint not yet written), or a duplicate line of a
+		// delivery file. Near the threshold, where the ring is kept, counting it twice
+		// would raise a finding the events do not support.
+		return nil
+	}
 	t := c.ev.time
 	slot := t / d.slot
 	switch {

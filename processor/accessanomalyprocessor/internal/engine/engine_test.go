@@ -464,3 +464,47 @@ func TestThresholdKeepsEventIDsOnlyNearTheThreshold(t *testing.T) {
 	}
 	assert.Equal(t, want, findings[0].EventIDs, "the last max_event_ids events up to the crossing")
 }
+
+// A batch emitted again after a crash (processed, its checkpoint not yet written) or a
+// duplicated delivery line carries event ids the threshold's ring already holds: near the
+// threshold they are not counted twice.
+func TestThresholdDoesNotCountTheSameEventTwiceNearTheThreshold(t *testing.T) {
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	failedLogin := func(id string, minute int) plog.Logs {
+		ld := record(map[string]any{"user.email": "mallory@corp.com", "databricks.service_name": "accounts",
+			"databricks.action_name": "login", "databricks.event_id": id,
+			"source.address": "198.51.100.7", "user_agent.original": "Mozilla/5.0", "http.response.status_code": int64(401)})
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(at.Add(time.Duration(minute) * time.Minute)))
+		return ld
+	}
+	w01 := func(e *Engine, ld plog.Logs) []*Finding {
+		var out []*Finding
+		for _, f := range e.Process(context.Background(), ld, at.Add(time.Hour)) {
+			if f.RuleID == "DBX-W01" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name         string
+		ids          []string // DBX-W01: 5 failed logins in 60m
+		wantFindings int
+	}{
+		{"four logins, the last two again", []string{"ev-1", "ev-2", "ev-3", "ev-4", "ev-3", "ev-4"}, 0},
+		{"four logins, one again, then the fifth", []string{"ev-1", "ev-2", "ev-3", "ev-4", "ev-4", "ev-5"}, 1},
+		{"five distinct logins", []string{"ev-1", "ev-2", "ev-3", "ev-4", "ev-5"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := builtinEngine(t)
+			var findings []*Finding
+			for i, id := range tc.ids {
+				findings = append(findings, w01(e, failedLogin(id, i))...)
+			}
+			require.Len(t, findings, tc.wantFindings)
+			if tc.wantFindings == 1 {
+				assert.Equal(t, []string{"ev-1", "ev-2", "ev-3", "ev-4", "ev-5"}, findings[0].EventIDs, "each event once")
+			}
+		})
+	}
+}
