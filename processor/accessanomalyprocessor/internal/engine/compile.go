@@ -6,6 +6,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -89,12 +90,14 @@ type compiledRule struct {
 	// suppressByGroup adds the group key to the dedup key (the default, or
 	// "group_by" listed in suppress.key).
 	suppressByGroup bool
-	suppressWin     time.Duration
-	det             detector
-	since           int64
-	services        []string
-	actions         []string
-	tactics         []uint64
+	// stateKeyJSON is stateKey as a JSON string, the key of the rule's state in a stored entity.
+	stateKeyJSON []byte
+	suppressWin  time.Duration
+	det          detector
+	since        int64
+	services     []string
+	actions      []string
+	tactics      []uint64
 }
 
 func (r *compiledRule) matchesPrefilter(service, action string) bool {
@@ -360,6 +363,7 @@ func (c *Compiled) compileRule(r rules.Rule, parser ottl.Parser[tctx], cond func
 		cr.space.nslots++
 	}
 	cr.stateKey = r.ID + "@" + semanticHash(r)
+	cr.stateKeyJSON, _ = json.Marshal(cr.stateKey) // a string always marshals
 	return cr, nil
 }
 

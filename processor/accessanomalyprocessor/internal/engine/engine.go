@@ -4,8 +4,10 @@
 package engine
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/netip"
 	"slices"
 	"strings"
@@ -67,13 +69,17 @@ type Engine struct {
 	obs    Observer
 	logger *zap.Logger
 
-	mu      sync.Mutex
-	lru     lru
-	pfCache map[pfKey][]*compiledRule
-	c       evalCtx
-	sup     suppressor
-	prev    map[string]*prevalenceTable
-	seq     uint64
+	mu  sync.Mutex
+	lru lru
+	// snapBuf, snapEnc and snapStates are snapshotEntity's scratch space (under mu).
+	snapBuf    bytes.Buffer
+	snapEnc    *json.Encoder
+	snapStates []slotState
+	pfCache    map[pfKey][]*compiledRule
+	c          evalCtx
+	sup        suppressor
+	prev       map[string]*prevalenceTable
+	seq        uint64
 
 	// rulesByID finds the rule of a suppression window at its roll-up.
 	rulesByID map[string]*compiledRule
@@ -129,6 +135,7 @@ func New(c *Compiled, obs Observer, logger *zap.Logger) *Engine {
 		needSince: true,
 	}
 	e.c.e = e
+	e.snapEnc = json.NewEncoder(&e.snapBuf)
 	e.rulesByID = make(map[string]*compiledRule, len(c.rules)+1)
 	for _, r := range e.allRules() {
 		e.rulesByID[r.rule.ID] = r
