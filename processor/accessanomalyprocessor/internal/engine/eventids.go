@@ -238,9 +238,39 @@ func isLowerUUID(s string) bool {
 }
 
 // MarshalJSON writes the ids as a JSON array of strings, the stored form
-// of earlier versions.
+// of earlier versions: the bytes json.Marshal(p.strings()) gives, without
+// a string per id (packed ids are hex digits and dashes, which need no
+// escaping; the others are quoted by encoding/json).
 func (p eventIDs) MarshalJSON() ([]byte, error) {
-	return json.Marshal(p.strings())
+	if len(p) == 0 {
+		return []byte("null"), nil
+	}
+	out := make([]byte, 0, len(p)*2+2)
+	out = append(out, '[')
+	var buf [36]byte
+	for rest := []byte(p); len(rest) > 0; rest = rest[entrySize(rest):] {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		switch rest[0] {
+		case idHex:
+			out = append(out, '"')
+			out = hex.AppendEncode(out, rest[1:packedIDSize])
+			out = append(out, '"')
+		case idUUID:
+			out = append(out, '"')
+			out = append(out, uuidText(&buf, rest[1:packedIDSize])...)
+			out = append(out, '"')
+		default:
+			n, w := binary.Uvarint(rest[1:])
+			q, err := json.Marshal(string(rest[1+w : 1+w+int(n)]))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, q...)
+		}
+	}
+	return append(out, ']'), nil
 }
 
 // UnmarshalJSON reads a JSON array of ids (null or empty: none).

@@ -125,6 +125,9 @@ func FuzzEventIDs(f *testing.F) {
 		if packed := packEventIDs([]string{a, b}); len(packed) != cap(packed) {
 			t.Fatalf("packEventIDs(%q, %q): %d bytes in an array of %d: packedSize disagrees with appendPacked", a, b, len(packed), cap(packed))
 		}
+		if got, err := p.MarshalJSON(); err != nil || string(got) != string(must(json.Marshal(p.strings()))) {
+			t.Fatalf("MarshalJSON of %q: %s, %v; json.Marshal of the strings gives %s", p.strings(), got, err, must(json.Marshal(p.strings())))
+		}
 		// Stored, they read back as the same ids stored as strings do (JSON turns bytes that
 		// are not UTF-8 into U+FFFD either way).
 		raw, err := json.Marshal(p)
@@ -175,4 +178,11 @@ func TestEventIDRingFootprint(t *testing.T) {
 	assert.Less(t, perRing, 250.0, "ten 32-digit ids packed in one array (504 bytes as ten strings)")
 	assert.Greater(t, perRing, 150.0)
 	runtime.KeepAlive(e)
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

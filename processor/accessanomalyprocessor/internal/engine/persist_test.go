@@ -5,6 +5,8 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -99,4 +101,29 @@ func TestEntitySnapshotMatchesJSONMarshal(t *testing.T) {
 	assert.Positive(t, withStates)
 	assert.Positive(t, withProfile)
 	t.Logf("%d entities compared, %d with rule state, %d with an hour-of-week profile", entities, withStates, withProfile)
+}
+
+// valueSet's stored form is still what json.Marshal of valueSetJSON gives, and reads back.
+func FuzzValueSetJSON(f *testing.F) {
+	f.Add([]byte{}, uint32(0))
+	f.Add([]byte("0123456789abcdef"), uint32(1))
+	f.Add([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"), uint32(7))
+	f.Fuzz(func(t *testing.T, raw []byte, total uint32) {
+		var s valueSet
+		for i := 0; i+16 <= len(raw); i += 16 {
+			s.V = append(s.V, valueEntry{
+				H: binary.LittleEndian.Uint64(raw[i:]), L: binary.LittleEndian.Uint32(raw[i+8:]), N: binary.LittleEndian.Uint32(raw[i+12:]),
+			})
+		}
+		s.Total = total
+		got, err := s.MarshalJSON()
+		require.NoError(t, err)
+		want, err := json.Marshal(valueSetJSON{V: base64.RawStdEncoding.EncodeToString(raw[:16*len(s.V)]), T: total})
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+		var back valueSet
+		require.NoError(t, json.Unmarshal(got, &back))
+		require.Len(t, back.V, len(s.V))
+		require.Equal(t, total, back.Total)
+	})
 }
