@@ -112,13 +112,18 @@ type valueSetJSON struct {
 	T uint32 `json:"t"`
 }
 
-// MarshalJSON writes what json.Marshal(valueSetJSON{...}) would, in one
-// allocation: the base64 alphabet needs no escaping in a JSON string. Every
-// changed identity's value sets are written at every flush.
+// MarshalJSON writes what json.Marshal(valueSetJSON{...}) would.
 func (s valueSet) MarshalJSON() ([]byte, error) {
+	enc := base64.RawStdEncoding
+	return s.appendJSON(make([]byte, 0, len(`{"v":"","t":}`)+enc.EncodedLen(16*len(s.V))+10))
+}
+
+// appendJSON appends what json.Marshal(valueSetJSON{...}) would, without the
+// intermediate string: the base64 alphabet needs no escaping in a JSON
+// string. Every changed identity's value sets are written at every flush.
+func (s *valueSet) appendJSON(out []byte) ([]byte, error) {
 	var raw [16 * 3]byte
 	enc := base64.RawStdEncoding
-	out := make([]byte, 0, len(`{"v":"","t":}`)+enc.EncodedLen(16*len(s.V))+10)
 	out = append(out, `{"v":"`...)
 	// Encoded in chunks of three entries: 48 bytes, a multiple of base64's
 	// 3-byte groups, so the chunks' encodings join into the whole's.

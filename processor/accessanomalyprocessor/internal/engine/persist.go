@@ -96,6 +96,14 @@ func (e *Engine) snapshotEntity(ent *entity) ([]byte, error) {
 			}
 			buf.Write(s.rule.stateKeyJSON)
 			buf.WriteByte(':')
+			if a, ok := s.state.(jsonAppender); ok {
+				out, err := a.appendJSON(buf.AvailableBuffer())
+				if err != nil {
+					return nil, fmt.Errorf("rule %s: %w", s.rule.rule.ID, err)
+				}
+				buf.Write(out)
+				continue
+			}
 			if err := e.snapEnc.Encode(s.state); err != nil {
 				return nil, fmt.Errorf("rule %s: %w", s.rule.rule.ID, err)
 			}
