@@ -3,7 +3,6 @@
 package reliability
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,40 +36,25 @@ type anomalyFinding struct {
 func sinkFindings(t *testing.T, path string) ([]anomalyFinding, eventCounts) {
 	t.Helper()
 	records := eventCounts{}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil, records
-	}
-	mustf(t, err, "open sink")
-	defer f.Close()
 	var findings []anomalyFinding
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	var u plog.JSONUnmarshaler
-	for sc.Scan() {
-		ld, err := u.UnmarshalLogs(sc.Bytes())
-		if err != nil {
-			continue // a line being written
+	forEachSinkRecord(t, path, func(lr plog.LogRecord) {
+		attrs := lr.Attributes()
+		if name, _ := attrs.Get("event.name"); name.Str() != "databricks.access_anomaly" {
+			if id, ok := attrs.Get(auditlog.AttrEventID); ok {
+				records[id.Str()]++
+			}
+			return
 		}
-		forEachRecord(ld, func(lr plog.LogRecord) {
-			attrs := lr.Attributes()
-			if name, _ := attrs.Get("event.name"); name.Str() != "databricks.access_anomaly" {
-				if id, ok := attrs.Get(auditlog.AttrEventID); ok {
-					records[id.Str()]++
-				}
-				return
+		rule, _ := attrs.Get("security_rule.uuid")
+		user, _ := attrs.Get("user.email")
+		fd := anomalyFinding{rule: rule.Str(), user: user.Str()}
+		if ids, ok := attrs.Get("databricks.event_ids"); ok {
+			for i := 0; i < ids.Slice().Len(); i++ {
+				fd.eventIDs = append(fd.eventIDs, ids.Slice().At(i).Str())
 			}
-			rule, _ := attrs.Get("security_rule.uuid")
-			user, _ := attrs.Get("user.email")
-			fd := anomalyFinding{rule: rule.Str(), user: user.Str()}
-			if ids, ok := attrs.Get("databricks.event_ids"); ok {
-				for i := 0; i < ids.Slice().Len(); i++ {
-					fd.eventIDs = append(fd.eventIDs, ids.Slice().At(i).Str())
-				}
-			}
-			findings = append(findings, fd)
-		})
-	}
+		}
+		findings = append(findings, fd)
+	})
 	return findings, records
 }
 

@@ -38,13 +38,26 @@ func (c eventCounts) total() int {
 func sinkEvents(t *testing.T, path string) (got eventCounts, torn int) {
 	t.Helper()
 	got = eventCounts{}
-	f, err := os.Open(path)
+	torn = forEachSinkRecord(t, path, func(lr plog.LogRecord) {
+		if v, ok := lr.Attributes().Get(auditlog.AttrEventID); ok {
+			got[v.Str()]++
+		}
+	})
+	return got, torn
+}
+
+// forEachSinkRecord calls f with every record of a file exporter's JSON output (none when the
+// file does not exist yet) and returns the number of lines that do not parse (cut off by a
+// SIGKILL, or being written).
+func forEachSinkRecord(t *testing.T, path string, f func(plog.LogRecord)) (torn int) {
+	t.Helper()
+	file, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return got, 0
+		return 0
 	}
 	mustf(t, err, "open sink")
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	defer file.Close()
+	sc := bufio.NewScanner(file)
 	sc.Buffer(make([]byte, 1<<20), 512<<20)
 	var u plog.JSONUnmarshaler
 	for sc.Scan() {
@@ -53,14 +66,10 @@ func sinkEvents(t *testing.T, path string) (got eventCounts, torn int) {
 			torn++
 			continue
 		}
-		forEachRecord(ld, func(lr plog.LogRecord) {
-			if v, ok := lr.Attributes().Get(auditlog.AttrEventID); ok {
-				got[v.Str()]++
-			}
-		})
+		forEachRecord(ld, f)
 	}
 	mustf(t, sc.Err(), "scan sink")
-	return got, torn
+	return torn
 }
 
 func forEachRecord(ld plog.Logs, f func(plog.LogRecord)) {

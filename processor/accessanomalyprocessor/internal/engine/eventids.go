@@ -245,11 +245,16 @@ func (p eventIDs) MarshalJSON() ([]byte, error) {
 	if len(p) == 0 {
 		return []byte("null"), nil
 	}
-	out := make([]byte, 0, len(p)*2+2)
+	return p.appendJSON(make([]byte, 0, len(p)*2+2))
+}
+
+// appendJSON appends the non-empty ids' JSON array to out.
+func (p eventIDs) appendJSON(out []byte) ([]byte, error) {
 	out = append(out, '[')
+	start := len(out)
 	var buf [36]byte
 	for rest := []byte(p); len(rest) > 0; rest = rest[entrySize(rest):] {
-		if len(out) > 1 {
+		if len(out) > start {
 			out = append(out, ',')
 		}
 		switch rest[0] {

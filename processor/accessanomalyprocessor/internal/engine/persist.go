@@ -85,7 +85,8 @@ func (e *Engine) snapshotEntity(ent *entity) ([]byte, error) {
 			states = append(states, slotState{rule: r, state: st})
 		}
 	}
-	e.snapStates = states
+	// The scratch keeps its array, not the states: an evicted entity's are not held on.
+	defer func() { clear(states); e.snapStates = states[:0] }()
 	if len(states) > 0 {
 		// encoding/json writes map keys sorted.
 		slices.SortFunc(states, func(a, b slotState) int { return strings.Compare(a.rule.stateKey, b.rule.stateKey) })

@@ -82,12 +82,10 @@ func (s *thresholdState) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, ']')
 	}
 	if len(s.IDs) > 0 {
-		ids, err := s.IDs.MarshalJSON()
-		if err != nil {
+		b = append(b, `,"i":`...)
+		if b, err = s.IDs.appendJSON(b); err != nil {
 			return b, err
 		}
-		b = append(b, `,"i":`...)
-		b = append(b, ids...)
 	}
 	return append(b, '}'), nil
 }
