@@ -200,3 +200,20 @@ func TestSinkUnderstandsEveryCompression(t *testing.T) {
 		}
 	}
 }
+
+// benchstat pairs lines by name: every variant needs its own, and one variant measured with two
+// binaries the same one.
+func TestSteadyBenchNameIdentifiesTheVariant(t *testing.T) {
+	for _, tc := range []struct {
+		o    options
+		want string
+	}{
+		{options{steadyRate: 10_000, steadyProcessor: "access_anomaly"}, "BenchmarkSteady/rate=10000/processor=access_anomaly/compression=default"},
+		{options{steadyRate: 10_000, steadyProcessor: "access_anomaly", steadyCompression: "none"}, "BenchmarkSteady/rate=10000/processor=access_anomaly/compression=none"},
+		{options{steadyRate: 2_000, steadyCompression: "zstd"}, "BenchmarkSteady/rate=2000/processor=none/compression=zstd"},
+	} {
+		if got := steadyBenchName(tc.o); got != tc.want {
+			t.Errorf("steadyBenchName(%+v) = %q, want %q", tc.o, got, tc.want)
+		}
+	}
+}

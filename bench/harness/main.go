@@ -28,6 +28,7 @@ type options struct {
 	records    int
 	steadyRate int
 	steadyFor  time.Duration
+	steadyRuns int
 	// steadyProcessor is the pipeline's one processor with its defaults ("" = none: the
 	// receiver → exporter baseline).
 	steadyProcessor string
@@ -52,6 +53,7 @@ func main() {
 	flag.StringVar(&o.steadyCompression, "steady-compression", "", "steady: otlp_grpc compression (gzip, snappy, zstd, none; empty: the exporter's default)")
 	flag.StringVar(&o.ingestFileFormat, "ingest-file-format", "json", "ingest: the file exporter's format in both pipelines (json, proto)")
 	flag.DurationVar(&o.steadyFor, "steady-duration", 60*time.Second, "steady: measured duration")
+	flag.IntVar(&o.steadyRuns, "steady-runs", 3, "steady: runs, each with a fresh collector (median, min and max are reported)")
 	flag.StringVar(&o.resultsPath, "results", "bench-results.json", "where to write the figures (JSON)")
 	flag.BoolVar(&o.keepWorkDir, "keep", false, "keep the scratch directory")
 	flag.IntVar(&o.profileSecs, "profile-seconds", 0, "if > 0, take a CPU profile of this many seconds from each pipeline's first run (pprof extension)")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/otelcol-databricks/otelcol-databricks/internal/simulator"
@@ -17,10 +18,8 @@ import (
 // processor's first state are not in the steady-state figures.
 const steadyWarmup = 10 * time.Second
 
-type steadyResults struct {
-	Processors     string  `json:"processors"`
-	Compression    string  `json:"otlp_compression"`
-	Rate           int     `json:"rate_records_per_second"`
+// steadyRun is one measured window of the steady load, with a fresh collector.
+type steadyRun struct {
 	Seconds        float64 `json:"measured_seconds"`
 	Fed            int64   `json:"records_fed"`
 	Delivered      int64   `json:"records_at_sink"`
@@ -39,9 +38,24 @@ type steadyResults struct {
 	SinkRate       float64 `json:"sink_records_per_second"`
 	BacklogAtEnd   int64   `json:"backlog_at_end"`
 	FedRate        float64 `json:"fed_records_per_second"`
+	LoadBefore     string  `json:"load_average_before"`
 	Profile        string  `json:"profile,omitempty"`
 	HeapProfile    string  `json:"heap_profile,omitempty"`
-	Skipped        string  `json:"skipped,omitempty"`
+}
+
+type steadyResults struct {
+	Processors  string      `json:"processors"`
+	Compression string      `json:"otlp_compression"`
+	Rate        int         `json:"rate_records_per_second"`
+	Runs        []steadyRun `json:"runs"`
+	CPUPercent  summary     `json:"cpu_percent_of_one_core"`
+	RSSMax      summary     `json:"rss_max_mib"`
+	RSSAnonMax  summary     `json:"rss_anon_max_mib"`
+	RSSFileMax  summary     `json:"rss_file_at_rss_max_mib"`
+	SinkRate    summary     `json:"sink_records_per_second"`
+	// BenchFile holds one line per run in Go's benchmark format, for benchstat.
+	BenchFile string `json:"benchstat_file,omitempty"`
+	Skipped   string `json:"skipped,omitempty"`
 }
 
 const steadyConfig = `extensions:
@@ -68,23 +82,28 @@ service:
       exporters: [otlp_grpc]
 `
 
+// steadyPipeline is the collector configuration of every run of one steady benchmark.
+type steadyPipeline struct {
+	processorsYAML, compressionYAML string
+}
+
 // runSteady feeds delivery objects at a fixed rate (one object per workspace partition per
 // second) to receiver → access_anomaly (built-in pack) → otlp_grpc → local sink, and measures
-// the collector's CPU and RSS over the measured window.
+// the collector's CPU and RSS over the measured window, o.steadyRuns times with a fresh
+// collector and the same records.
 func runSteady(o options) (*steadyResults, error) {
 	res := &steadyResults{Rate: o.steadyRate}
 	needs := []string{"databricks_audit", "otlp_grpc", "pprof"}
-	processorsYAML := ""
+	var pipeline steadyPipeline
 	if o.steadyProcessor != "" {
 		needs = append(needs, o.steadyProcessor)
-		processorsYAML = "processors:\n  " + o.steadyProcessor + ": {}\n"
+		pipeline.processorsYAML = "processors:\n  " + o.steadyProcessor + ": {}\n"
 	}
 	res.Processors = o.steadyProcessor
 	// The exporter's default compression (gzip) unless -steady-compression says otherwise.
-	compressionYAML := ""
 	res.Compression = "gzip (default)"
 	if o.steadyCompression != "" {
-		compressionYAML, res.Compression = "    compression: "+o.steadyCompression+"\n", o.steadyCompression
+		pipeline.compressionYAML, res.Compression = "    compression: "+o.steadyCompression+"\n", o.steadyCompression
 	}
 	for _, c := range needs {
 		has, err := hasComponent(o.binary, c)
@@ -105,6 +124,39 @@ func runSteady(o options) (*steadyResults, error) {
 	if len(world.Events) < need {
 		return nil, fmt.Errorf("generated %d events, need %d", len(world.Events), need)
 	}
+	var bench strings.Builder
+	for i := 0; i < max(o.steadyRuns, 1); i++ {
+		r, err := steadyOnce(o, pipeline, world.Events, i == 0 && o.profileSecs > 0)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", i+1, err)
+		}
+		fmt.Fprintf(os.Stderr, "steady: run %d: %.1f%% of one core, RSS max %.0f MiB (file-backed %.0f MiB; anonymous max %.0f MiB), %.0f records/s at the sink, %d findings (load before: %s)\n",
+			i+1, r.CPUPercent, r.RSSMax, r.RSSFileMax, r.RSSAnonMax, r.SinkRate, r.Findings, r.LoadBefore)
+		res.Runs = append(res.Runs, *r)
+		fmt.Fprintf(&bench, "%s 1 %.2f %%cpu-of-core %.1f rss-max-MiB %.1f rss-anon-max-MiB %.0f records/s\n",
+			steadyBenchName(o), r.CPUPercent, r.RSSMax, r.RSSAnonMax, r.SinkRate)
+	}
+	var cpu, rss, anon, file, rate []float64
+	for _, r := range res.Runs {
+		cpu, rss, anon = append(cpu, r.CPUPercent), append(rss, r.RSSMax), append(anon, r.RSSAnonMax)
+		file, rate = append(file, r.RSSFileMax), append(rate, r.SinkRate)
+	}
+	res.CPUPercent, res.RSSMax, res.RSSAnonMax = summarize(cpu), summarize(rss), summarize(anon)
+	res.RSSFileMax, res.SinkRate = summarize(file), summarize(rate)
+	res.BenchFile = filepath.Join(filepath.Dir(o.resultsPath), steadyProfileName(o)+".bench.txt")
+	if err := os.WriteFile(res.BenchFile, []byte(bench.String()), 0o644); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "steady: %d runs: CPU %% of one core median %.1f (min %.1f, max %.1f), RSS max median %.0f MiB (min %.0f, max %.0f; anonymous median %.0f)\n",
+		len(res.Runs), res.CPUPercent.Median, res.CPUPercent.Min, res.CPUPercent.Max,
+		res.RSSMax.Median, res.RSSMax.Min, res.RSSMax.Max, res.RSSAnonMax.Median)
+	return res, nil
+}
+
+// steadyOnce stages the records, starts a collector and the sink, feeds the warm-up and then
+// measures one window.
+func steadyOnce(o options, pipeline steadyPipeline, events []simulator.AuditEvent, profile bool) (*steadyRun, error) {
+	res := &steadyRun{LoadBefore: loadAverage()}
 	dataDir := filepath.Join(o.workDir, "steady-delivery")
 	_ = os.RemoveAll(dataDir)
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
@@ -116,7 +168,7 @@ func runSteady(o options) (*steadyResults, error) {
 	if err := os.MkdirAll(feeder.staging, 0o755); err != nil {
 		return nil, err
 	}
-	if err := feeder.stage(world.Events, o.steadyRate, seconds); err != nil {
+	if err := feeder.stage(events, o.steadyRate, seconds); err != nil {
 		return nil, err
 	}
 	sink, err := startSink()
@@ -130,7 +182,9 @@ func runSteady(o options) (*steadyResults, error) {
 	}
 	telemetry, pprofAddr := addrs[0], addrs[1]
 	cfgPath := filepath.Join(o.workDir, "steady.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(steadyConfig, dataDir, sink.addr, telemetryYAML(telemetry), pprofAddr, processorsYAML, o.steadyProcessor, compressionYAML)), 0o644); err != nil {
+	cfg := fmt.Sprintf(steadyConfig, dataDir, sink.addr, telemetryYAML(telemetry), pprofAddr,
+		pipeline.processorsYAML, o.steadyProcessor, pipeline.compressionYAML)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
 	c, err := startCollector(o.binary, cfgPath, filepath.Join(o.workDir, "steady.log"), telemetry)
@@ -166,7 +220,7 @@ func runSteady(o options) (*steadyResults, error) {
 	}
 	startSink, startFed, t0 := sink.records.Load(), feeder.fed, time.Now()
 	var profDone chan error
-	if o.profileSecs > 0 {
+	if profile {
 		res.Profile = filepath.Join(filepath.Dir(o.resultsPath), steadyProfileName(o)+".cpu.pprof")
 		profDone = make(chan error, 1)
 		go func() {
@@ -212,9 +266,21 @@ func runSteady(o options) (*steadyResults, error) {
 			fmt.Fprintf(os.Stderr, "steady: heap profile: %v\n", err)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "steady: %.1f%% of one core, RSS max %.0f MiB (file-backed %.0f MiB; anonymous max %.0f MiB), %.0f records/s at the sink, %d findings\n",
-		res.CPUPercent, res.RSSMax, res.RSSFileMax, res.RSSAnonMax, res.SinkRate, res.Findings)
 	return res, nil
+}
+
+// steadyBenchName names a steady variant in Go's benchmark format, so that benchstat compares
+// like with like (e.g. the same variant measured with two binaries).
+func steadyBenchName(o options) string {
+	processor := o.steadyProcessor
+	if processor == "" {
+		processor = "none"
+	}
+	compression := o.steadyCompression
+	if compression == "" {
+		compression = "default"
+	}
+	return fmt.Sprintf("BenchmarkSteady/rate=%d/processor=%s/compression=%s", o.steadyRate, processor, compression)
 }
 
 // steadyProfileName names the profiles of a steady run after its variant, so that variants
