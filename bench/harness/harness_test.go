@@ -155,7 +155,7 @@ func TestFeederPublishesOnSchedule(t *testing.T) {
 // and the rendered configs differ from the JSON ones only by it.
 func TestIngestPipelinesShareTheFileFormat(t *testing.T) {
 	render := func(p ingestPipeline, format string) string {
-		return fmt.Sprintf(p.Config, "/data", "/out.json", "", "localhost:1", fileExporterSettings(format))
+		return fmt.Sprintf(p.Config, "/data", "/out.json", "", "localhost:1", fileExporterSettings(format), benchRetention)
 	}
 	for _, p := range []ingestPipeline{oursPipeline, contribPipeline} {
 		asJSON, asProto := render(p, "json"), render(p, "proto")

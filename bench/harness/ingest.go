@@ -147,7 +147,7 @@ func ingestOnce(o options, p ingestPipeline, fileFormat, dataDir, out string, wa
 	}
 	telemetry, pprofAddr := addrs[0], addrs[1]
 	cfgPath := filepath.Join(o.workDir, p.Name+".yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(p.Config, dataDir, out, telemetryYAML(telemetry), pprofAddr, fileExporterSettings(fileFormat))), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(p.Config, dataDir, out, telemetryYAML(telemetry), pprofAddr, fileExporterSettings(fileFormat), benchRetention)), 0o644); err != nil {
 		return ingestRun{}, err
 	}
 	start := time.Now()

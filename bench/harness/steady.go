@@ -67,6 +67,7 @@ receivers:
     delivery:
       url: file://%[1]s
       poll_interval: 1s
+      retention: %[8]s
 %[5]sexporters:
   otlp_grpc:
     endpoint: %[2]s
@@ -183,7 +184,7 @@ func steadyOnce(o options, pipeline steadyPipeline, events []simulator.AuditEven
 	telemetry, pprofAddr := addrs[0], addrs[1]
 	cfgPath := filepath.Join(o.workDir, "steady.yaml")
 	cfg := fmt.Sprintf(steadyConfig, dataDir, sink.addr, telemetryYAML(telemetry), pprofAddr,
-		pipeline.processorsYAML, o.steadyProcessor, pipeline.compressionYAML)
+		pipeline.processorsYAML, o.steadyProcessor, pipeline.compressionYAML, benchRetention)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
