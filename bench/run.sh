@@ -2,12 +2,11 @@
 # Runs every benchmark of BENCHMARKS.md and writes the raw figures to $BENCH_OUT
 # (default bench/results). Usage: bench/run.sh [collector-binary]
 #
-# About 15 minutes on an idle 2-core machine (measured 2026-11-27: 17 min 11 s including a
-# gzip steady run that is now a variant, about 2 minutes); BENCH_VARIANTS=1 adds four steady-load
-# variants and the ingestion comparison with both file exporters writing protobuf (about 14
-# more minutes). Benchmarks only run here,
-# never in `make test`: the Go code in bench/ is behind the `bench` build tag, and the
-# components' Benchmark* functions only run with -bench.
+# About 15 minutes on an idle 2-core machine (15 min 34 s measured on 2026-11-27);
+# BENCH_VARIANTS=1 adds four steady-load variants and the ingestion comparison with both file
+# exporters writing protobuf (about 14 more minutes). Benchmarks only run here, never in
+# `make test`: the Go code in bench/ is behind the `bench` build tag, and the components'
+# Benchmark* functions only run with -bench.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -50,7 +49,7 @@ go test -tags bench -run '^$' -bench 'BenchmarkScrapeSimulator' -benchtime 1x -t
 
 # 1 and 2. The distribution binary: delivery ingestion against the contrib pipeline, and the
 # steady 10k records/s load.
-step "collector harness: ingest (3 runs per pipeline), steady load (3 runs)"
+step "collector harness: ingest (3 runs per pipeline), schema comparison, steady load (3 runs)"
 go build -tags bench -o "$OUT/harness" ./bench/harness
 # The steady load as the contrib testbed's Log10kDPS runs it: OTLP hop without compression,
 # three runs with a fresh collector each (median, min, max; steady*.bench.txt for benchstat).
