@@ -40,6 +40,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	assert.Equal(t, 10.0, cfg.MaxRequestsPerSecond)
 	assert.Nil(t, cfg.StorageID)
+	assert.Equal(t, "map", cfg.BodyFormat)
 }
 
 func TestConfigLoad(t *testing.T) {
@@ -61,9 +62,12 @@ func TestConfigLoad(t *testing.T) {
 		Retention: 96 * time.Hour, MaxLineSize: 4 << 20,
 	}, cfg.Delivery)
 
+	assert.Equal(t, "string", cfg.BodyFormat)
+
 	cfg, err = loadConfig(t, "azure")
 	require.NoError(t, err)
 	assert.Equal(t, "azblob://insights-logs-accounts", cfg.AzureDiagnostics.URL)
+	assert.Equal(t, "map", cfg.BodyFormat)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -80,6 +84,7 @@ func TestConfigValidate(t *testing.T) {
 		},
 		"bad_client":          {"endpoint: scheme must be https"},
 		"conflicting_sources": {"system_table: set, but source is delivery"},
+		"bad_body_format":     {`body_format: unknown value "raw", want map or string`},
 	}
 	for name, wants := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -114,6 +114,7 @@ func (r *auditReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	parser := auditlog.NewParser()
 	parser.Now = r.now
+	parser.StringBody = r.cfg.BodyFormat == bodyFormatString
 	batch := auditlog.NewBatch(parser, metadata.ScopeName, r.set.BuildInfo.Version)
 
 	var src pollSource

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -123,26 +125,37 @@ func TestReceiverStorageNotFound(t *testing.T) {
 }
 
 func TestReceiverFileDelivery(t *testing.T) {
-	dir := t.TempDir()
-	part := filepath.Join(dir, "workspaceId=4839201746501234", "date="+today())
-	require.NoError(t, os.MkdirAll(part, 0o755))
 	ref, err := os.ReadFile(filepath.Join("auditlog", "testdata", "delivery_reference.jsonl"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(part, "auditlogs_1.json"), ref, 0o600))
+	refLines := strings.Split(strings.TrimSpace(string(ref)), "\n")
+	for _, bodyFormat := range []string{bodyFormatMap, bodyFormatString} {
+		t.Run("body_format="+bodyFormat, func(t *testing.T) {
+			dir := t.TempDir()
+			part := filepath.Join(dir, "workspaceId=4839201746501234", "date="+today())
+			require.NoError(t, os.MkdirAll(part, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(part, "auditlogs_1.json"), ref, 0o600))
 
-	cfg := createDefaultConfig().(*Config)
-	cfg.Source = sourceDelivery
-	cfg.Delivery.URL = "file://" + filepath.ToSlash(dir)
-	cfg.Delivery.PollInterval = 20 * time.Millisecond
-	sink := &consumertest.LogsSink{}
-	r, err := newAuditReceiver(cfg, receivertest.NewNopSettings(metadata.Type), sink)
-	require.NoError(t, err)
-	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
-	require.Eventually(t, func() bool { return sink.LogRecordCount() == 7 }, 5*time.Second, 10*time.Millisecond)
-	require.NoError(t, r.Shutdown(context.Background()))
-	for _, lr := range flatten(sink.AllLogs()) {
-		assert.Equal(t, "delivery", attrStr(lr, auditlog.AttrAuditSource))
-		assert.NotEmpty(t, attrStr(lr, auditlog.AttrEventID))
+			cfg := createDefaultConfig().(*Config)
+			cfg.Source = sourceDelivery
+			cfg.BodyFormat = bodyFormat
+			cfg.Delivery.URL = "file://" + filepath.ToSlash(dir)
+			cfg.Delivery.PollInterval = 20 * time.Millisecond
+			sink := &consumertest.LogsSink{}
+			r, err := newAuditReceiver(cfg, receivertest.NewNopSettings(metadata.Type), sink)
+			require.NoError(t, err)
+			require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+			require.Eventually(t, func() bool { return sink.LogRecordCount() == 7 }, 5*time.Second, 10*time.Millisecond)
+			require.NoError(t, r.Shutdown(context.Background()))
+			for i, lr := range flatten(sink.AllLogs()) {
+				assert.Equal(t, "delivery", attrStr(lr, auditlog.AttrAuditSource))
+				assert.NotEmpty(t, attrStr(lr, auditlog.AttrEventID))
+				if bodyFormat == bodyFormatString {
+					assert.Equal(t, refLines[i], lr.Body().Str(), "the Body is the line as read")
+				} else {
+					assert.Equal(t, pcommon.ValueTypeMap, lr.Body().Type())
+				}
+			}
+		})
 	}
 }
 

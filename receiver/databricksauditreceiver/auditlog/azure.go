@@ -20,7 +20,11 @@ func (p *Parser) ParseAzureRecord(record []byte, dst plog.LogRecord) (Resource, 
 	if err := p.dec.decodeObject(record, body); err != nil {
 		return Resource{}, err
 	}
-	return p.azureFromBody(body, dst), nil
+	res := p.azureFromBody(body, dst)
+	if p.StringBody {
+		dst.Body().SetStr(bodyText(record))
+	}
+	return res, nil
 }
 
 // ParseAzureLine decodes one line of an Azure resource-log file, which is either one record
@@ -35,6 +39,9 @@ func (p *Parser) ParseAzureLine(line []byte, newRecord func(Resource) plog.LogRe
 	recs, isEnvelope := body.Get("records")
 	if !isEnvelope || body.Len() != 1 {
 		res := p.azureFromBody(body, scratch)
+		if p.StringBody {
+			scratch.Body().SetStr(bodyText(line))
+		}
 		scratch.MoveTo(newRecord(res))
 		return 1, 0, nil
 	}
@@ -51,6 +58,9 @@ func (p *Parser) ParseAzureLine(line []byte, newRecord func(Resource) plog.LogRe
 		lr := plog.NewLogRecord()
 		elem.Map().MoveTo(lr.Body().SetEmptyMap())
 		res := p.azureFromBody(lr.Body().Map(), lr)
+		if p.StringBody {
+			lr.Body().SetStr(lr.Body().AsString()) // the record's own text is inside the envelope's
+		}
 		lr.MoveTo(newRecord(res))
 		emitted++
 	}

@@ -9,8 +9,12 @@ import (
 // object per line, camelCase fields, version "2.0") into dst and returns the resource the
 // record belongs to. workspaceID is the workspaceId=<id> partition of the object's path, which
 // is authoritative; when it is empty the line's orgId stands in. dst's Body becomes the line as
-// a map. On error dst holds a partial record and must be discarded.
+// a map, or with StringBody the line's text. On error dst holds a partial record and must be
+// discarded.
 func (p *Parser) ParseDeliveryLine(line []byte, workspaceID string, dst plog.LogRecord) (Resource, error) {
+	if p.StringBody {
+		return p.parseDeliveryLineText(line, workspaceID, dst)
+	}
 	body := dst.Body().SetEmptyMap()
 	if err := p.dec.decodeObject(line, body); err != nil {
 		return Resource{}, err

@@ -59,6 +59,8 @@ type decoder struct {
 	// position usually answers without hashing the key for a map lookup.
 	seen    []seenKey
 	ordinal int // of the next key in the current document
+	// value is anyValue's scratch and empty its null; made on first use.
+	value, empty pcommon.Value
 }
 
 // seenKey is a key at one position of the previous document (see decoder.seen).
@@ -490,43 +492,9 @@ func hexVal(h []byte) uint16 {
 // status codes) and everything else as float.
 func (d *decoder) readNumber(v pcommon.Value) error {
 	start := d.pos
-	if d.data[d.pos] == '-' {
-		d.pos++
-	}
-	intStart := d.pos
-	switch {
-	case d.pos < len(d.data) && d.data[d.pos] == '0':
-		d.pos++
-	case d.pos < len(d.data) && '1' <= d.data[d.pos] && d.data[d.pos] <= '9':
-		for d.pos < len(d.data) && isDigit(d.data[d.pos]) {
-			d.pos++
-		}
-	default:
-		return d.errorf("invalid number")
-	}
-	isInt := true
-	if d.pos < len(d.data) && d.data[d.pos] == '.' {
-		isInt = false
-		d.pos++
-		if d.pos >= len(d.data) || !isDigit(d.data[d.pos]) {
-			return d.errorf("invalid number")
-		}
-		for d.pos < len(d.data) && isDigit(d.data[d.pos]) {
-			d.pos++
-		}
-	}
-	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
-		isInt = false
-		d.pos++
-		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
-			d.pos++
-		}
-		if d.pos >= len(d.data) || !isDigit(d.data[d.pos]) {
-			return d.errorf("invalid number")
-		}
-		for d.pos < len(d.data) && isDigit(d.data[d.pos]) {
-			d.pos++
-		}
+	intStart, isInt, err := d.scanNumber()
+	if err != nil {
+		return err
 	}
 	num := d.data[start:d.pos]
 	if isInt && d.pos-intStart <= 18 { // fits int64 without overflow checks
@@ -552,6 +520,50 @@ func (d *decoder) readNumber(v pcommon.Value) error {
 	}
 	v.SetStr(string(num)) // out of float64 range: keep the digits rather than lose them
 	return nil
+}
+
+// scanNumber moves past a number that must start at d.pos, checking the JSON number grammar,
+// and returns where its digits start (after a minus sign) and whether it is an integer.
+func (d *decoder) scanNumber() (intStart int, isInt bool, err error) {
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	intStart = d.pos
+	switch {
+	case d.pos < len(d.data) && d.data[d.pos] == '0':
+		d.pos++
+	case d.pos < len(d.data) && '1' <= d.data[d.pos] && d.data[d.pos] <= '9':
+		for d.pos < len(d.data) && isDigit(d.data[d.pos]) {
+			d.pos++
+		}
+	default:
+		return 0, false, d.errorf("invalid number")
+	}
+	isInt = true
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		isInt = false
+		d.pos++
+		if d.pos >= len(d.data) || !isDigit(d.data[d.pos]) {
+			return 0, false, d.errorf("invalid number")
+		}
+		for d.pos < len(d.data) && isDigit(d.data[d.pos]) {
+			d.pos++
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		isInt = false
+		d.pos++
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		if d.pos >= len(d.data) || !isDigit(d.data[d.pos]) {
+			return 0, false, d.errorf("invalid number")
+		}
+		for d.pos < len(d.data) && isDigit(d.data[d.pos]) {
+			d.pos++
+		}
+	}
+	return intStart, isInt, nil
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

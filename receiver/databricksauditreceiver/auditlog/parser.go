@@ -16,6 +16,10 @@ type Parser struct {
 	CloudProvider string
 	// Now gives the observed timestamp; nil means time.Now.
 	Now func() time.Time
+	// StringBody makes the Body the record as JSON text instead of a map (the receiver's
+	// body_format: string): for a delivery line or an Azure JSON Lines record the text as read,
+	// otherwise the record re-encoded. The attributes are the same either way.
+	StringBody bool
 
 	dec     *decoder
 	names   *nameCache

@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 
@@ -10,11 +11,18 @@ import (
 )
 
 // AuditRowRecord normalises a decoded system.access.audit row into dst (Body = the whole row,
-// structs and maps decoded) and returns its resource. cloudProvider is set on the resource
-// when not empty (the receiver derives it from the workspace URL).
-func AuditRowRecord(row *databricks.AuditRow, cloudProvider string, observed time.Time, dst plog.LogRecord) Resource {
+// structs and maps decoded, or with stringBody the row as JSON text) and returns its resource.
+// cloudProvider is set on the resource when not empty (the receiver derives it from the
+// workspace URL).
+func AuditRowRecord(row *databricks.AuditRow, cloudProvider string, observed time.Time, stringBody bool, dst plog.LogRecord) Resource {
 	ev := eventFromRow(row)
-	if row.Raw != nil {
+	if row.Raw != nil && stringBody {
+		text, err := json.Marshal(row.Raw)
+		if err != nil {
+			text = []byte(err.Error()) // as below: Raw holds only JSON-like values
+		}
+		dst.Body().SetStr(bodyText(text))
+	} else if row.Raw != nil {
 		if err := dst.Body().SetEmptyMap().FromRaw(row.Raw); err != nil {
 			// Raw holds only JSON-like values, so this is unreachable in practice; the record
 			// still carries every field as attributes.
@@ -29,7 +37,7 @@ func AuditRowRecord(row *databricks.AuditRow, cloudProvider string, observed tim
 // supplies cloud.provider and the observed time.
 func (b *Batch) AppendAuditRow(row *databricks.AuditRow) {
 	b.scratch.Attributes().Clear()
-	res := AuditRowRecord(row, b.parser.CloudProvider, b.parser.now(), b.scratch)
+	res := AuditRowRecord(row, b.parser.CloudProvider, b.parser.now(), b.parser.StringBody, b.scratch)
 	b.scratch.MoveTo(b.NewRecord(res))
 }
 

@@ -79,7 +79,7 @@ func TestSystemTableGolden(t *testing.T) {
 func TestAuditRowRecordSchema(t *testing.T) {
 	rows := referenceRows(t)
 	lr := plog.NewLogRecord()
-	res := AuditRowRecord(&rows[3], CloudAzure, observed, lr)
+	res := AuditRowRecord(&rows[3], CloudAzure, observed, false, lr)
 	assert.Equal(t, Resource{WorkspaceID: "4839201746501234", AccountID: "0b6f3a7e-1c2d-4e5f-8a9b-112233445566", CloudProvider: CloudAzure}, res)
 	assert.Equal(t, time.Date(2025, 1, 1, 10, 9, 59, 900_000_000, time.UTC), lr.Timestamp().AsTime())
 	assert.Equal(t, "INFO", lr.SeverityText())
