@@ -49,12 +49,15 @@ go test -tags bench -run '^$' -bench 'BenchmarkScrapeSimulator' -benchtime 1x -t
 
 # 1 and 2. The distribution binary: delivery ingestion against the contrib pipeline, and the
 # steady 10k records/s load.
-step "collector harness: ingest (3 runs per pipeline), schema comparison, steady load (3 runs)"
+step "collector harness: ingest (3 runs per pipeline), schema comparison, steady load (2 runs per body_format)"
 go build -tags bench -o "$OUT/harness" ./bench/harness
-# The steady load as the contrib testbed's Log10kDPS runs it: OTLP hop without compression,
-# three runs with a fresh collector each (median, min, max; steady*.bench.txt for benchstat).
-"$OUT/harness" -binary "$BINARY" -profile-seconds 20 -steady-compression none -results "$OUT/harness.json" ingest steady \
+# The steady load as the contrib testbed's Log10kDPS runs it: OTLP hop without compression, two
+# runs with a fresh collector each (median, min, max; steady*.bench.txt for benchstat), with the
+# audit receiver's default body_format (map) and with body_format: string.
+"$OUT/harness" -binary "$BINARY" -profile-seconds 20 -steady-compression none -steady-runs 2 -results "$OUT/harness.json" ingest steady \
   2> >(tee "$OUT/harness.log" >&2) > /dev/null
+"$OUT/harness" -binary "$BINARY" -profile-seconds 20 -steady-compression none -steady-body-format string -steady-runs 2 \
+  -results "$OUT/harness-steady-body-string.json" steady 2> >(tee -a "$OUT/harness.log" >&2) > /dev/null
 # Optional variants (about 2 minutes each): the steady load with the otlp_grpc exporter's
 # default compression (gzip), without the processor (what the receiver and exporter cost
 # alone) and with the OTLP hop's other compressions; the ingestion comparison with both

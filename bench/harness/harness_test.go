@@ -211,6 +211,7 @@ func TestSteadyBenchNameIdentifiesTheVariant(t *testing.T) {
 		{options{steadyRate: 10_000, steadyProcessor: "access_anomaly"}, "BenchmarkSteady/rate=10000/processor=access_anomaly/compression=default"},
 		{options{steadyRate: 10_000, steadyProcessor: "access_anomaly", steadyCompression: "none"}, "BenchmarkSteady/rate=10000/processor=access_anomaly/compression=none"},
 		{options{steadyRate: 2_000, steadyCompression: "zstd"}, "BenchmarkSteady/rate=2000/processor=none/compression=zstd"},
+		{options{steadyRate: 10_000, steadyProcessor: "access_anomaly", steadyCompression: "none", steadyBodyFormat: "string"}, "BenchmarkSteady/rate=10000/processor=access_anomaly/compression=none/body=string"},
 	} {
 		if got := steadyBenchName(tc.o); got != tc.want {
 			t.Errorf("steadyBenchName(%+v) = %q, want %q", tc.o, got, tc.want)

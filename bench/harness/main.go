@@ -34,6 +34,8 @@ type options struct {
 	steadyProcessor string
 	// steadyCompression overrides the otlp_grpc exporter's compression ("" = its default).
 	steadyCompression string
+	// steadyBodyFormat is the receiver's body_format ("" = its default, map).
+	steadyBodyFormat string
 	// ingestFileFormat is the file exporter's format in both ingestion pipelines.
 	ingestFileFormat string
 	resultsPath      string
@@ -51,6 +53,7 @@ func main() {
 	flag.IntVar(&o.steadyRate, "steady-rate", 10_000, "steady: audit records per second")
 	flag.StringVar(&o.steadyProcessor, "steady-processor", "access_anomaly", "steady: the processor between receiver and exporter, with its default config (empty: none)")
 	flag.StringVar(&o.steadyCompression, "steady-compression", "", "steady: otlp_grpc compression (gzip, snappy, zstd, none; empty: the exporter's default)")
+	flag.StringVar(&o.steadyBodyFormat, "steady-body-format", "", "steady: the audit receiver's body_format (map, string; empty: its default, map)")
 	flag.StringVar(&o.ingestFileFormat, "ingest-file-format", "json", "ingest: the file exporter's format in both pipelines (json, proto)")
 	flag.DurationVar(&o.steadyFor, "steady-duration", 60*time.Second, "steady: measured duration")
 	flag.IntVar(&o.steadyRuns, "steady-runs", 3, "steady: runs, each with a fresh collector (median, min and max are reported)")

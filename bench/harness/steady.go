@@ -46,6 +46,7 @@ type steadyRun struct {
 type steadyResults struct {
 	Processors  string      `json:"processors"`
 	Compression string      `json:"otlp_compression"`
+	BodyFormat  string      `json:"body_format"`
 	Rate        int         `json:"rate_records_per_second"`
 	Runs        []steadyRun `json:"runs"`
 	CPUPercent  summary     `json:"cpu_percent_of_one_core"`
@@ -68,7 +69,7 @@ receivers:
       url: file://%[1]s
       poll_interval: 1s
       retention: %[8]s
-%[5]sexporters:
+%[9]s%[5]sexporters:
   otlp_grpc:
     endpoint: %[2]s
     tls:
@@ -85,7 +86,7 @@ service:
 
 // steadyPipeline is the collector configuration of every run of one steady benchmark.
 type steadyPipeline struct {
-	processorsYAML, compressionYAML string
+	processorsYAML, compressionYAML, bodyFormatYAML string
 }
 
 // runSteady feeds delivery objects at a fixed rate (one object per workspace partition per
@@ -101,6 +102,11 @@ func runSteady(o options) (*steadyResults, error) {
 		pipeline.processorsYAML = "processors:\n  " + o.steadyProcessor + ": {}\n"
 	}
 	res.Processors = o.steadyProcessor
+	// Only a non-default body_format is written, so that binaries older than the key still run.
+	res.BodyFormat = "map (default)"
+	if o.steadyBodyFormat != "" {
+		pipeline.bodyFormatYAML, res.BodyFormat = "    body_format: "+o.steadyBodyFormat+"\n", o.steadyBodyFormat
+	}
 	// The exporter's default compression (gzip) unless -steady-compression says otherwise.
 	res.Compression = "gzip (default)"
 	if o.steadyCompression != "" {
@@ -184,7 +190,7 @@ func steadyOnce(o options, pipeline steadyPipeline, events []simulator.AuditEven
 	telemetry, pprofAddr := addrs[0], addrs[1]
 	cfgPath := filepath.Join(o.workDir, "steady.yaml")
 	cfg := fmt.Sprintf(steadyConfig, dataDir, sink.addr, telemetryYAML(telemetry), pprofAddr,
-		pipeline.processorsYAML, o.steadyProcessor, pipeline.compressionYAML, benchRetention)
+		pipeline.processorsYAML, o.steadyProcessor, pipeline.compressionYAML, benchRetention, pipeline.bodyFormatYAML)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
@@ -281,7 +287,11 @@ func steadyBenchName(o options) string {
 	if compression == "" {
 		compression = "default"
 	}
-	return fmt.Sprintf("BenchmarkSteady/rate=%d/processor=%s/compression=%s", o.steadyRate, processor, compression)
+	name := fmt.Sprintf("BenchmarkSteady/rate=%d/processor=%s/compression=%s", o.steadyRate, processor, compression)
+	if o.steadyBodyFormat != "" { // named only when set, so that earlier results keep their names
+		name += "/body=" + o.steadyBodyFormat
+	}
+	return name
 }
 
 // steadyProfileName names the profiles of a steady run after its variant, so that variants
@@ -293,6 +303,9 @@ func steadyProfileName(o options) string {
 	}
 	if o.steadyCompression != "" {
 		name += "-" + o.steadyCompression
+	}
+	if o.steadyBodyFormat != "" {
+		name += "-body-" + o.steadyBodyFormat
 	}
 	return name
 }
