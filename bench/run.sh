@@ -2,7 +2,8 @@
 # Runs every benchmark of BENCHMARKS.md and writes the raw figures to $BENCH_OUT
 # (default bench/results). Usage: bench/run.sh [collector-binary]
 #
-# About 15 minutes on an idle 2-core machine (15 min 34 s measured on 2026-11-27);
+# About 15 minutes on an idle 2-core machine (15 min 34 s measured on 2026-11-27 with one
+# body_format; 18 min 38 s with two that evening, on a machine at about 0.55x the speed);
 # BENCH_VARIANTS=1 adds four steady-load variants and the ingestion comparison with both file
 # exporters writing protobuf (about 14 more minutes). Benchmarks only run here, never in
 # `make test`: the Go code in bench/ is behind the `bench` build tag, and the components'
