@@ -28,27 +28,15 @@ func (p *Parser) ParseDeliveryLine(line []byte, workspaceID string, dst plog.Log
 	var orgID string
 	var timestamp, identity, params, response, metadata, metadataSnake valueRef
 	body.Range(func(k string, v pcommon.Value) bool {
+		if field := ev.deliveryScalar(k); field != nil {
+			*field = scalarString(v)
+			return true
+		}
 		switch k {
 		case "timestamp":
 			timestamp = valueRef{v, true}
 		case "orgId":
 			orgID = scalarString(v)
-		case "accountId":
-			ev.AccountID = scalarString(v)
-		case "auditLevel":
-			ev.AuditLevel = scalarString(v)
-		case "serviceName":
-			ev.ServiceName = scalarString(v)
-		case "actionName":
-			ev.ActionName = scalarString(v)
-		case "requestId":
-			ev.RequestID = scalarString(v)
-		case "sessionId":
-			ev.SessionID = scalarString(v)
-		case "sourceIPAddress":
-			ev.SourceIP = scalarString(v)
-		case "userAgent":
-			ev.UserAgent = scalarString(v)
 		case "userIdentity":
 			identity = valueRef{v, true}
 		case "requestParams":
@@ -87,6 +75,30 @@ func (p *Parser) ParseDeliveryLine(line []byte, workspaceID string, dst plog.Log
 	}
 	p.finish(dst)
 	return Resource{WorkspaceID: ev.WorkspaceID, AccountID: ev.AccountID, CloudProvider: p.CloudProvider}, nil
+}
+
+// deliveryScalar returns the Event field that a delivery line's top-level key sets from a
+// scalar value, or nil for any other key.
+func (e *Event) deliveryScalar(key string) *string {
+	switch key {
+	case "accountId":
+		return &e.AccountID
+	case "auditLevel":
+		return &e.AuditLevel
+	case "serviceName":
+		return &e.ServiceName
+	case "actionName":
+		return &e.ActionName
+	case "requestId":
+		return &e.RequestID
+	case "sessionId":
+		return &e.SessionID
+	case "sourceIPAddress":
+		return &e.SourceIP
+	case "userAgent":
+		return &e.UserAgent
+	}
+	return nil
 }
 
 // valueRef is a value found in a map, or not (pcommon's zero Value must not be used).

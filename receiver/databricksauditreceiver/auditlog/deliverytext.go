@@ -26,6 +26,10 @@ func (p *Parser) parseDeliveryLineText(line []byte, workspaceID string, dst plog
 	var metadata, metadataSnake metadataFields
 	err := d.skimObject(data, text, func(key string) error {
 		var err error
+		if field := ev.deliveryScalar(key); field != nil {
+			*field, err = d.scalar(1)
+			return err
+		}
 		switch key {
 		case "timestamp":
 			var v pcommon.Value
@@ -34,22 +38,6 @@ func (p *Parser) parseDeliveryLineText(line []byte, workspaceID string, dst plog
 			}
 		case "orgId":
 			orgID, err = d.scalar(1)
-		case "accountId":
-			ev.AccountID, err = d.scalar(1)
-		case "auditLevel":
-			ev.AuditLevel, err = d.scalar(1)
-		case "serviceName":
-			ev.ServiceName, err = d.scalar(1)
-		case "actionName":
-			ev.ActionName, err = d.scalar(1)
-		case "requestId":
-			ev.RequestID, err = d.scalar(1)
-		case "sessionId":
-			ev.SessionID, err = d.scalar(1)
-		case "sourceIPAddress":
-			ev.SourceIP, err = d.scalar(1)
-		case "userAgent":
-			ev.UserAgent, err = d.scalar(1)
 		case "userIdentity":
 			ev.Email = ""
 			identityDoc, err = d.subdocument(1, func(k string) error {

@@ -141,32 +141,15 @@ func (d *decoder) skipSpace() {
 
 // readObject reads an object starting at '{'.
 func (d *decoder) readObject(m pcommon.Map, depth int) error {
-	if depth >= maxDepth {
-		return errTooDeep
-	}
-	d.pos++ // '{'
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			return d.errorf("expected a string key")
-		}
-		ordinal := d.ordinal
-		key, err := d.readKey()
-		if err != nil {
+	more, err := d.openContainer(depth, '}')
+	for more && err == nil {
+		var key internedKey
+		var ordinal int
+		if key, ordinal, err = d.memberKey(); err != nil {
 			return err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			return d.errorf("expected ':' after key")
-		}
-		d.pos++
-		d.skipSpace()
 		v := m.PutEmpty(key.name)
-		if depth == 0 && key.lowCardinality && d.pos < len(d.data) && d.data[d.pos] == '"' {
+		if depth == 0 && key.lowCardinality && d.data[d.pos] == '"' {
 			start, end, escaped, err := d.scanString()
 			if err != nil {
 				return err
@@ -175,52 +158,81 @@ func (d *decoder) readObject(m pcommon.Map, depth int) error {
 		} else if err := d.readValue(v, depth+1); err != nil {
 			return err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.errorf("unterminated object")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
-			return nil
-		default:
-			return d.errorf("expected ',' or '}' in object")
-		}
+		more, err = d.nextMember('}')
 	}
+	return err
 }
 
 func (d *decoder) readArray(s pcommon.Slice, depth int) error {
+	more, err := d.openContainer(depth, ']')
+	for more && err == nil {
+		if err = d.readValue(s.AppendEmpty(), depth+1); err == nil {
+			more, err = d.nextMember(']')
+		}
+	}
+	return err
+}
+
+// openContainer moves past the '{' or '[' at d.pos and reports whether members follow (false
+// for {} and [], after moving past closing too). It refuses nesting deeper than maxDepth.
+func (d *decoder) openContainer(depth int, closing byte) (bool, error) {
 	if depth >= maxDepth {
-		return errTooDeep
+		return false, errTooDeep
 	}
-	d.pos++ // '['
+	d.pos++
 	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+	if d.pos < len(d.data) && d.data[d.pos] == closing {
 		d.pos++
-		return nil
+		return false, nil
 	}
-	for {
-		if err := d.readValue(s.AppendEmpty(), depth+1); err != nil {
-			return err
+	return true, nil
+}
+
+// memberKey reads an object member's key and the ':' after it, leaving d.pos at the value;
+// ordinal is the key's position in the document (see decoder.seen).
+func (d *decoder) memberKey() (key internedKey, ordinal int, err error) {
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return key, 0, d.errorf("expected a string key")
+	}
+	ordinal = d.ordinal
+	if key, err = d.readKey(); err != nil {
+		return key, 0, err
+	}
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		return key, 0, d.errorf("expected ':' after key")
+	}
+	d.pos++
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return key, 0, d.errorf("unexpected end of input")
+	}
+	return key, ordinal, nil
+}
+
+// nextMember moves past what follows a member or element: a ',' (another follows) or the
+// container's closing byte.
+func (d *decoder) nextMember(closing byte) (bool, error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		if closing == '}' {
+			return false, d.errorf("unterminated object")
 		}
+		return false, d.errorf("unterminated array")
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
 		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.errorf("unterminated array")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case ']':
-			d.pos++
-			return nil
-		default:
-			return d.errorf("expected ',' or ']' in array")
-		}
+		return true, nil
+	case closing:
+		d.pos++
+		return false, nil
 	}
+	if closing == '}' {
+		return false, d.errorf("expected ',' or '}' in object")
+	}
+	return false, d.errorf("expected ',' or ']' in array")
 }
 
 func (d *decoder) readValue(v pcommon.Value, depth int) error {

@@ -33,52 +33,18 @@ func (d *decoder) skimObject(data []byte, text string, member func(key string) e
 }
 
 // members reads the object starting at d.pos ('{') like readObject, calling member for each
-// key; the values are at depth+1.
+// key with d.pos at its value; the values are at depth+1.
 func (d *decoder) members(depth int, member func(key string) error) error {
-	if depth >= maxDepth {
-		return errTooDeep
-	}
-	d.pos++ // '{'
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-		return nil
-	}
-	for {
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			return d.errorf("expected a string key")
-		}
-		key, err := d.readKey()
-		if err != nil {
-			return err
-		}
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			return d.errorf("expected ':' after key")
-		}
-		d.pos++
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.errorf("unexpected end of input")
-		}
-		if err := member(key.name); err != nil {
-			return err
-		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.errorf("unterminated object")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
-			return nil
-		default:
-			return d.errorf("expected ',' or '}' in object")
+	more, err := d.openContainer(depth, '}')
+	for more && err == nil {
+		var key internedKey
+		if key, _, err = d.memberKey(); err == nil {
+			if err = member(key.name); err == nil {
+				more, err = d.nextMember('}')
+			}
 		}
 	}
+	return err
 }
 
 // skipValue moves past the value at d.pos, checking it as readValue does.
@@ -108,34 +74,13 @@ func (d *decoder) skipValue(depth int) error {
 }
 
 func (d *decoder) skipArray(depth int) error {
-	if depth >= maxDepth {
-		return errTooDeep
-	}
-	d.pos++ // '['
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
-		return nil
-	}
-	for {
-		if err := d.skipValue(depth + 1); err != nil {
-			return err
-		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.errorf("unterminated array")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case ']':
-			d.pos++
-			return nil
-		default:
-			return d.errorf("expected ',' or ']' in array")
+	more, err := d.openContainer(depth, ']')
+	for more && err == nil {
+		if err = d.skipValue(depth + 1); err == nil {
+			more, err = d.nextMember(']')
 		}
 	}
+	return err
 }
 
 // scalar reads the value at d.pos as scalarString renders it: a string as it is (a substring of
