@@ -218,3 +218,20 @@ func TestSteadyBenchNameIdentifiesTheVariant(t *testing.T) {
 		}
 	}
 }
+
+// Older binaries reject an unknown key, so the defaults must not be written.
+func TestSteadyCollectorConfigWritesOnlyWhatIsSet(t *testing.T) {
+	plain := steadyCollectorConfig(options{}, "/d", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
+	for _, key := range []string{"body_format", "compression", "access_anomaly"} {
+		if strings.Contains(plain, key) {
+			t.Errorf("default config sets %s:\n%s", key, plain)
+		}
+	}
+	set := steadyCollectorConfig(options{steadyProcessor: "access_anomaly", steadyCompression: "none", steadyBodyFormat: "string"},
+		"/d", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3")
+	for _, want := range []string{"    body_format: string\n", "    compression: none\n", "processors: [access_anomaly]", "url: file:///d"} {
+		if !strings.Contains(set, want) {
+			t.Errorf("config lacks %q:\n%s", want, set)
+		}
+	}
+}

@@ -84,9 +84,22 @@ service:
       exporters: [otlp_grpc]
 `
 
-// steadyPipeline is the collector configuration of every run of one steady benchmark.
-type steadyPipeline struct {
-	processorsYAML, compressionYAML, bodyFormatYAML string
+// steadyCollectorConfig is the collector configuration of one steady run, for the variant o
+// describes. Only a non-default body_format is written, so that binaries older than the key
+// still run.
+func steadyCollectorConfig(o options, dataDir, sinkAddr, telemetry, pprofAddr string) string {
+	var processorsYAML, compressionYAML, bodyFormatYAML string
+	if o.steadyProcessor != "" {
+		processorsYAML = "processors:\n  " + o.steadyProcessor + ": {}\n"
+	}
+	if o.steadyCompression != "" {
+		compressionYAML = "    compression: " + o.steadyCompression + "\n"
+	}
+	if o.steadyBodyFormat != "" {
+		bodyFormatYAML = "    body_format: " + o.steadyBodyFormat + "\n"
+	}
+	return fmt.Sprintf(steadyConfig, dataDir, sinkAddr, telemetryYAML(telemetry), pprofAddr,
+		processorsYAML, o.steadyProcessor, compressionYAML, benchRetention, bodyFormatYAML)
 }
 
 // runSteady feeds delivery objects at a fixed rate (one object per workspace partition per
@@ -96,21 +109,18 @@ type steadyPipeline struct {
 func runSteady(o options) (*steadyResults, error) {
 	res := &steadyResults{Rate: o.steadyRate}
 	needs := []string{"databricks_audit", "otlp_grpc", "pprof"}
-	var pipeline steadyPipeline
 	if o.steadyProcessor != "" {
 		needs = append(needs, o.steadyProcessor)
-		pipeline.processorsYAML = "processors:\n  " + o.steadyProcessor + ": {}\n"
 	}
 	res.Processors = o.steadyProcessor
-	// Only a non-default body_format is written, so that binaries older than the key still run.
 	res.BodyFormat = "map (default)"
 	if o.steadyBodyFormat != "" {
-		pipeline.bodyFormatYAML, res.BodyFormat = "    body_format: "+o.steadyBodyFormat+"\n", o.steadyBodyFormat
+		res.BodyFormat = o.steadyBodyFormat
 	}
 	// The exporter's default compression (gzip) unless -steady-compression says otherwise.
 	res.Compression = "gzip (default)"
 	if o.steadyCompression != "" {
-		pipeline.compressionYAML, res.Compression = "    compression: "+o.steadyCompression+"\n", o.steadyCompression
+		res.Compression = o.steadyCompression
 	}
 	for _, c := range needs {
 		has, err := hasComponent(o.binary, c)
@@ -133,7 +143,7 @@ func runSteady(o options) (*steadyResults, error) {
 	}
 	var bench strings.Builder
 	for i := 0; i < max(o.steadyRuns, 1); i++ {
-		r, err := steadyOnce(o, pipeline, world.Events, i == 0 && o.profileSecs > 0)
+		r, err := steadyOnce(o, world.Events, i == 0 && o.profileSecs > 0)
 		if err != nil {
 			return nil, fmt.Errorf("run %d: %w", i+1, err)
 		}
@@ -162,7 +172,7 @@ func runSteady(o options) (*steadyResults, error) {
 
 // steadyOnce stages the records, starts a collector and the sink, feeds the warm-up and then
 // measures one window.
-func steadyOnce(o options, pipeline steadyPipeline, events []simulator.AuditEvent, profile bool) (*steadyRun, error) {
+func steadyOnce(o options, events []simulator.AuditEvent, profile bool) (*steadyRun, error) {
 	res := &steadyRun{LoadBefore: loadAverage()}
 	dataDir := filepath.Join(o.workDir, "steady-delivery")
 	_ = os.RemoveAll(dataDir)
@@ -189,8 +199,7 @@ func steadyOnce(o options, pipeline steadyPipeline, events []simulator.AuditEven
 	}
 	telemetry, pprofAddr := addrs[0], addrs[1]
 	cfgPath := filepath.Join(o.workDir, "steady.yaml")
-	cfg := fmt.Sprintf(steadyConfig, dataDir, sink.addr, telemetryYAML(telemetry), pprofAddr,
-		pipeline.processorsYAML, o.steadyProcessor, pipeline.compressionYAML, benchRetention, pipeline.bodyFormatYAML)
+	cfg := steadyCollectorConfig(o, dataDir, sink.addr, telemetry, pprofAddr)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
