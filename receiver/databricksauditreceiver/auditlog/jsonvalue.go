@@ -61,6 +61,9 @@ type decoder struct {
 	ordinal int // of the next key in the current document
 	// value is anyValue's scratch and empty its null; made on first use.
 	value, empty pcommon.Value
+	// validUTF8 says the current document is known to be valid UTF-8 (skimObject's text), so
+	// its keys and values need not be checked again one by one.
+	validUTF8 bool
 }
 
 // seenKey is a key at one position of the previous document (see decoder.seen).
@@ -104,7 +107,7 @@ func (d *decoder) decodeObjectString(doc string, m pcommon.Map) error {
 // decode is decodeObject with text = string(data) when the caller has it ("" = make it).
 func (d *decoder) decode(data []byte, text string, m pcommon.Map) error {
 	m.Clear()
-	d.data, d.text, d.pos, d.ordinal = data, text, 0, 0
+	d.data, d.text, d.pos, d.ordinal, d.validUTF8 = data, text, 0, 0, false
 	defer func() { d.data, d.text = nil, "" }() // do not keep the caller's buffer alive
 	d.skipSpace()
 	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
@@ -294,7 +297,7 @@ func (d *decoder) readKey() (internedKey, error) {
 	if ordinal < len(d.seen) && !escaped && d.seen[ordinal].key.name == string(raw) {
 		return d.seen[ordinal].key, nil
 	}
-	if escaped || !utf8.Valid(raw) {
+	if escaped || !d.valid(raw) {
 		return internedKey{name: d.stringAt(start, end, escaped)}, nil
 	}
 	k, ok := d.keys[string(raw)] // the compiler does not allocate for this lookup
@@ -317,7 +320,7 @@ func (d *decoder) readKey() (internedKey, error) {
 // interned.
 func (d *decoder) internValue(start, end int, escaped bool, ordinal int) string {
 	raw := d.data[start:end]
-	if escaped || !utf8.Valid(raw) {
+	if escaped || !d.valid(raw) {
 		return d.stringAt(start, end, escaped)
 	}
 	var seen *seenKey
@@ -425,7 +428,7 @@ func (d *decoder) scanString() (start, end int, escaped bool, err error) {
 // does). Content that needs neither is a substring of d.text.
 func (d *decoder) stringAt(start, end int, escaped bool) string {
 	raw := d.data[start:end]
-	if !escaped && utf8.Valid(raw) {
+	if !escaped && d.valid(raw) {
 		return d.text[start:end]
 	}
 	b := d.buf[:0]
@@ -466,6 +469,11 @@ func (d *decoder) stringAt(start, end int, escaped bool) string {
 	}
 	d.buf = b
 	return string(b)
+}
+
+// valid reports whether raw, a part of the current document, is valid UTF-8.
+func (d *decoder) valid(raw []byte) bool {
+	return d.validUTF8 || utf8.Valid(raw)
 }
 
 func unescape(c byte) byte {

@@ -12,11 +12,11 @@ import (
 // needs are read. It accepts exactly the documents decodeObject accepts (same grammar, same
 // depth limit) and reads the same values (FuzzStringBodyMatchesMapBody).
 
-// skimObject checks that data (whose string form is text) holds exactly one JSON object and
-// calls member for each of its keys with d.pos at the key's value; member must consume the
-// value (with skipValue, scalar, anyValue or members at depth 1).
+// skimObject checks that data (whose string form is text, valid UTF-8: see bodyText) holds
+// exactly one JSON object and calls member for each of its keys with d.pos at the key's value;
+// member must consume the value (with skipValue, scalar, anyValue or members at depth 1).
 func (d *decoder) skimObject(data []byte, text string, member func(key string) error) error {
-	d.data, d.text, d.pos, d.ordinal = data, text, 0, 0
+	d.data, d.text, d.pos, d.ordinal, d.validUTF8 = data, text, 0, 0, true
 	defer func() { d.data, d.text = nil, "" }() // do not keep the caller's buffer alive
 	d.skipSpace()
 	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
